@@ -1,0 +1,237 @@
+"""
+What the sync and async hooks share: connection settings, the retry policy and how a HeyGen
+response is read. Nothing here does I/O, so both hooks behave the same by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from airflow_heygen.exceptions import (
+    HeyGenAuthError,
+    HeyGenInputError,
+    HeyGenRequestError,
+    HeyGenUnavailableError,
+)
+
+DEFAULT_BASE_URL = "https://api.heygen.com"
+API_KEY_ENV_VAR = "HEYGEN_API_KEY"
+API_KEY_HEADER = "X-Api-Key"
+EXECUTIONS_ENDPOINT = "v1/workflows/executions"
+
+# Keys of the connection's extra that belong to us; everything else is left to HttpHook
+# (proxies, verify, cert, ...), which would otherwise send unknown keys as request headers.
+RETRY_LIMIT_EXTRA = "retry_limit"
+RETRY_MIN_DELAY_EXTRA = "retry_min_delay"
+RETRY_MAX_DELAY_EXTRA = "retry_max_delay"
+REQUEST_TIMEOUT_EXTRA = "request_timeout"
+OWN_EXTRA_KEYS = frozenset(
+    {RETRY_LIMIT_EXTRA, RETRY_MIN_DELAY_EXTRA, RETRY_MAX_DELAY_EXTRA, REQUEST_TIMEOUT_EXTRA}
+)
+
+MAX_ERROR_TEXT = 300
+
+
+def execution_endpoint(execution_id: str) -> str:
+    """Endpoint of one execution's status."""
+    return f"{EXECUTIONS_ENDPOINT}/{execution_id}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """
+    Bounded exponential backoff with jitter for 429, 5xx, timeouts and connection errors.
+
+    :param max_retries: retries after the first attempt; 0 disables retrying.
+    :param min_delay: delay before the first retry, in seconds; it doubles with every retry.
+    :param max_delay: cap on the backoff delay, in seconds.
+    :param max_retry_after: cap on a server's ``Retry-After``, so a worker is never parked for hours.
+    """
+
+    max_retries: int = 5
+    min_delay: float = 1.0
+    max_delay: float = 30.0
+    max_retry_after: float = 120.0
+
+    def next_delay(self, retries_done: int, reason: str, retry_after: float | None) -> float:
+        """
+        Seconds to wait before the next attempt.
+
+        :param retries_done: how many retries were made already.
+        :param reason: why the last attempt failed, used in the error when the budget is spent.
+        :param retry_after: the server's ``Retry-After`` in seconds, honoured when given.
+        :raises HeyGenUnavailableError: when no retry is left.
+        """
+        if retries_done >= self.max_retries:
+            raise HeyGenUnavailableError(
+                f"HeyGen did not answer after {retries_done + 1} attempt(s): {reason}"
+            )
+        backoff = min(self.max_delay, self.min_delay * 2**retries_done)
+        # "Equal jitter": spreads clients that failed together without ever waiting less than half.
+        delay = random.uniform(backoff / 2, backoff)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.max_retry_after))
+        return delay
+
+
+def _number_from_extra(extra: Mapping[str, Any], key: str, default: float, *, minimum: float) -> float:
+    value = extra.get(key, default)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise HeyGenInputError(f"connection extra {key}", f"must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise HeyGenInputError(f"connection extra {key}", f"must be a number >= {minimum}, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """
+    A HeyGen connection, resolved: where to send requests, with which key, how patiently.
+
+    :param base_url: e.g. ``https://api.heygen.com``.
+    :param api_key: the API key; kept out of ``repr``.
+    :param retry: the retry policy from the connection's extra.
+    :param request_timeout: seconds a single HTTP request may take.
+    """
+
+    base_url: str
+    api_key: str = field(repr=False)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    request_timeout: float = 30.0
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers every request carries."""
+        return {API_KEY_HEADER: self.api_key, "Accept": "application/json"}
+
+    @classmethod
+    def from_parts(
+        cls,
+        conn_id: str,
+        *,
+        host: str | None,
+        schema: str | None,
+        port: int | None,
+        password: str | None,
+        extra: Mapping[str, Any],
+    ) -> ConnectionSettings:
+        """
+        Resolve settings from a connection's fields; the key falls back to ``HEYGEN_API_KEY``.
+
+        :param conn_id: the connection id, named in errors.
+        :param host: the connection's host: a full URL or a host name; empty means HeyGen's API.
+        :param schema: URL scheme when ``host`` has none (default https).
+        :param port: optional port.
+        :param password: the API key.
+        :param extra: the connection's extra (retry settings).
+        """
+        api_key = password or os.environ.get(API_KEY_ENV_VAR, "")
+        if not api_key.strip():
+            raise HeyGenAuthError(
+                f"No HeyGen API key: set the API Key (password) of connection {conn_id!r} "
+                f"or the {API_KEY_ENV_VAR} environment variable"
+            )
+        if host and "://" in host:
+            base_url = host.rstrip("/")
+        elif host:
+            base_url = f"{schema or 'https'}://{host.rstrip('/')}"
+        else:
+            base_url = DEFAULT_BASE_URL
+        if port:
+            base_url = f"{base_url}:{port}"
+        retry = RetryPolicy(
+            max_retries=int(_number_from_extra(extra, RETRY_LIMIT_EXTRA, 5, minimum=0)),
+            min_delay=_number_from_extra(extra, RETRY_MIN_DELAY_EXTRA, 1.0, minimum=0),
+            max_delay=_number_from_extra(extra, RETRY_MAX_DELAY_EXTRA, 30.0, minimum=0),
+        )
+        timeout = _number_from_extra(extra, REQUEST_TIMEOUT_EXTRA, 30.0, minimum=0.001)
+        return cls(base_url=base_url, api_key=api_key.strip(), retry=retry, request_timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """
+    An attempt that may succeed if repeated.
+
+    :param reason: what went wrong, for logs and the final error.
+    :param retry_after: the server's ``Retry-After`` in seconds, if it sent one.
+    """
+
+    reason: str
+    retry_after: float | None = None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date); None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import datetime, timezone
+
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _error_text(body: bytes) -> str:
+    """HeyGen's error message from a response body, or a short excerpt of whatever came back."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if isinstance(document, Mapping):
+        for container in (document.get("error"), document):
+            if isinstance(container, Mapping) and isinstance(container.get("message"), str):
+                return container["message"][:MAX_ERROR_TEXT]
+    text = " ".join(body[:MAX_ERROR_TEXT].decode("utf-8", "replace").split())
+    return text or "(empty body)"
+
+
+def read_response(
+    status: int, body: bytes, retry_after: str | None, *, not_found_ok: bool
+) -> Mapping[str, Any] | Retry:
+    """
+    Interpret one HTTP response from HeyGen.
+
+    :param status: the HTTP status code.
+    :param body: the raw body.
+    :param retry_after: the ``Retry-After`` header, if any.
+    :param not_found_ok: whether a 404 means "no such execution" (status requests) rather than an error.
+    :return: the response's ``data`` object, or :class:`Retry` for a failure worth repeating.
+    :raises HeyGenAuthError: on 401/403.
+    :raises HeyGenRequestError: on any other 4xx.
+    """
+    if status in (401, 403):
+        raise HeyGenAuthError(
+            f"HeyGen rejected the API key (HTTP {status}: {_error_text(body)}); "
+            f"check the connection's API Key or {API_KEY_ENV_VAR}"
+        )
+    if status == 429 or status >= 500:
+        return Retry(f"HTTP {status}: {_error_text(body)}", parse_retry_after(retry_after))
+    if status == 404 and not_found_ok:
+        return {"status": "not_found"}
+    if not 200 <= status < 300:
+        raise HeyGenRequestError(f"HeyGen refused the request (HTTP {status}): {_error_text(body)}")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return Retry(f"HTTP {status} with a body that is not JSON: {_error_text(body)}")
+    data = document.get("data") if isinstance(document, Mapping) else None
+    if not isinstance(data, Mapping):
+        return Retry(f"HTTP {status} without a 'data' object: {_error_text(body)}")
+    return data

@@ -1,0 +1,66 @@
+"""Provider metadata Airflow reads through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_heygen import __version__
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider: its modules, the ``heygen`` connection type and its form, extra links."""
+    return {
+        "package-name": "airflow-heygen",
+        "name": "HeyGen",
+        "description": "Run HeyGen video workflows (avatar videos, face swap) from Airflow.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "HeyGen",
+                "external-doc-url": "https://docs.heygen.com/",
+                "tags": ["service"],
+            }
+        ],
+        "operators": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.operators.heygen"]}],
+        "sensors": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.sensors.heygen"]}],
+        "hooks": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.hooks.heygen"]}],
+        "triggers": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.triggers.heygen"]}],
+        "extra-links": ["airflow_heygen.links.heygen.HeyGenVideoLink"],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_heygen.hooks.heygen.HeyGenHook",
+                "hook-name": "HeyGen",
+                "connection-type": "heygen",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "login", "port"],
+                    "relabeling": {"password": "API Key", "host": "API URL"},
+                    "placeholders": {
+                        "host": "https://api.heygen.com (or a local emulator, e.g. http://127.0.0.1:8765)",
+                        "password": "HeyGen API key (falls back to HEYGEN_API_KEY)",
+                    },
+                },
+                "conn-fields": {
+                    "retry_limit": {
+                        "label": "Retry limit",
+                        "description": "Retries of a request after 429, 5xx, timeouts or connection errors.",
+                        "schema": {"type": ["integer", "null"], "minimum": 0},
+                    },
+                    "retry_min_delay": {
+                        "label": "Retry min delay (s)",
+                        "description": "Backoff before the first retry; it doubles on each retry.",
+                        "schema": {"type": ["number", "null"], "minimum": 0},
+                    },
+                    "retry_max_delay": {
+                        "label": "Retry max delay (s)",
+                        "description": "Cap on the backoff between retries.",
+                        "schema": {"type": ["number", "null"], "minimum": 0},
+                    },
+                    "request_timeout": {
+                        "label": "Request timeout (s)",
+                        "description": "Seconds one HTTP request to HeyGen may take.",
+                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                    },
+                },
+            }
+        ],
+    }

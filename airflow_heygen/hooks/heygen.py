@@ -1,0 +1,406 @@
+"""Hooks for HeyGen's workflows API: a sync one for workers and an async one for triggers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import requests
+from airflow.providers.http.hooks.http import AsyncHttpSession, HttpAsyncHook, HttpHook, SessionConfig
+from airflow.sdk.exceptions import AirflowNotFoundException
+from urllib3.exceptions import ConnectTimeoutError
+
+from airflow_heygen.api import (
+    API_KEY_ENV_VAR,
+    EXECUTIONS_ENDPOINT,
+    OWN_EXTRA_KEYS,
+    REQUEST_TIMEOUT_EXTRA,
+    RETRY_LIMIT_EXTRA,
+    RETRY_MAX_DELAY_EXTRA,
+    RETRY_MIN_DELAY_EXTRA,
+    ConnectionSettings,
+    Retry,
+    execution_endpoint,
+    read_response,
+)
+from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError, HeyGenRequestError
+from airflow_heygen.models import Execution, ExecutionStatus
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+
+def _mask(secret: str) -> None:
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(secret)
+
+
+class StatusChangeLog:
+    """
+    Logs one line per status change of an execution, with the time since waiting began.
+
+    :param log: where to log.
+    :param execution_id: the execution being watched.
+    """
+
+    def __init__(self, log: logging.Logger | Any, execution_id: str) -> None:
+        self.log = log
+        self.execution_id = execution_id
+        self.started = time.monotonic()
+        self.last: str | None = None
+
+    def observe(self, execution: Execution) -> None:
+        """Log ``execution``'s status if it differs from the last one seen."""
+        shown = execution.raw_status or execution.status.value
+        if shown != self.last:
+            self.last = shown
+            self.log.info(
+                "HeyGen execution %s is %s after %.1fs",
+                self.execution_id,
+                shown,
+                time.monotonic() - self.started,
+            )
+
+
+def raise_for_outcome(execution: Execution) -> Execution:
+    """
+    Return a completed execution; raise a clear error for a failed or vanished one.
+
+    :param execution: an execution in a terminal status.
+    """
+    if execution.status is ExecutionStatus.FAILED:
+        reason = execution.error_message or "Face swap failed"
+        raise HeyGenExecutionError(
+            f"HeyGen execution {execution.execution_id} failed: {reason}", execution.execution_id
+        )
+    if execution.status is ExecutionStatus.NOT_FOUND:
+        raise HeyGenExecutionError(
+            f"HeyGen execution {execution.execution_id}: Workflow not found", execution.execution_id
+        )
+    return execution
+
+
+def timeout_message(execution_id: str, timeout: float) -> str:
+    """The error for an execution still running at the deadline, saying how to resume waiting."""
+    return (
+        f"HeyGen execution {execution_id} was still running after {timeout:.0f}s. It may still finish: "
+        f"wait for it with HeyGenExecutionSensor(task_id=..., execution_id={execution_id!r}) "
+        "instead of submitting again"
+    )
+
+
+class HeyGenHook(HttpHook):
+    """
+    Talk to HeyGen's workflows API: submit workflows and read or wait for their executions.
+
+    Built on the HTTP provider's ``HttpHook``: proxies, TLS verification and keep-alive come from it.
+    The API key is the connection's password (the "API Key" field of the form); without a
+    connection of this id, it comes from ``HEYGEN_API_KEY`` and the host is ``https://api.heygen.com``.
+    429, 5xx, timeouts and connection errors are retried with exponential backoff and jitter,
+    honouring ``Retry-After``, as bounded by the connection's extra (``retry_limit``,
+    ``retry_min_delay``, ``retry_max_delay``, ``request_timeout``).
+
+    A submission is not retried once its request may have reached HeyGen without an answer
+    (a read timeout or a dropped connection): HeyGen may have accepted it, and retrying could pay twice.
+
+    :param heygen_conn_id: id of a connection of type ``heygen``.
+    """
+
+    conn_name_attr = "heygen_conn_id"
+    default_conn_name = "heygen_default"
+    conn_type = "heygen"
+    hook_name = "HeyGen"
+
+    def __init__(self, heygen_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(method="GET", http_conn_id=heygen_conn_id, **kwargs)
+        self.heygen_conn_id = heygen_conn_id
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """How the connection form shows a HeyGen connection."""
+        return {
+            "hidden_fields": ["schema", "login", "port"],
+            "relabeling": {"password": "API Key", "host": "API URL"},
+            "placeholders": {
+                "host": "https://api.heygen.com (or a local emulator, e.g. http://127.0.0.1:8765)",
+                "password": f"HeyGen API key (falls back to {API_KEY_ENV_VAR})",
+            },
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra fields of the connection form: retry and timeout settings."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        return {
+            RETRY_LIMIT_EXTRA: IntegerField(
+                "Retry limit", validators=[Optional(), NumberRange(min=0)], widget=BS3TextFieldWidget()
+            ),
+            RETRY_MIN_DELAY_EXTRA: StringField("Retry min delay (s)", widget=BS3TextFieldWidget()),
+            RETRY_MAX_DELAY_EXTRA: StringField("Retry max delay (s)", widget=BS3TextFieldWidget()),
+            REQUEST_TIMEOUT_EXTRA: StringField("Request timeout (s)", widget=BS3TextFieldWidget()),
+        }
+
+    @cached_property
+    def connection(self) -> Connection | None:
+        """The Airflow connection, or None when it does not exist (the env key is used then)."""
+        try:
+            return self.get_connection(self.heygen_conn_id)
+        except AirflowNotFoundException:
+            self.log.info(
+                "No connection %r; using %s and the public API", self.heygen_conn_id, API_KEY_ENV_VAR
+            )
+            return None
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        """The resolved connection settings; the key is registered with the secrets masker."""
+        conn = self.connection
+        settings = ConnectionSettings.from_parts(
+            self.heygen_conn_id,
+            host=conn.host if conn else None,
+            schema=conn.schema if conn else None,
+            port=conn.port if conn else None,
+            password=conn.password if conn else None,
+            extra=conn.extra_dejson if conn else {},
+        )
+        _mask(settings.api_key)
+        return settings
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """A ``requests`` session with the key, proxies, TLS settings and keep-alive adapters."""
+        settings = self.settings
+        self.base_url = settings.base_url
+        self._base_url_initialized = True
+        session = requests.Session()
+        conn = self.connection
+        if conn is not None and conn.extra:
+            transport_extra = {k: v for k, v in conn.extra_dejson.items() if k not in OWN_EXTRA_KEYS}
+            stripped = type(conn)(
+                conn_id=conn.conn_id, conn_type=conn.conn_type, extra=json.dumps(transport_extra)
+            )
+            session = self._configure_session_from_extra(session, stripped, extra_options or {})
+        session = self._configure_session_from_mount_adapters(session)
+        session.headers.update(settings.headers)
+        if headers:
+            session.headers.update(headers)
+        return session
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One session per hook, so polls reuse the TCP connection."""
+        return self.get_conn()
+
+    def _send(
+        self, method: str, endpoint: str, payload: Mapping[str, Any] | None, *, not_found_ok: bool
+    ) -> Mapping[str, Any]:
+        settings = self.settings
+        request = requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
+        options = {"check_response": False, "timeout": settings.request_timeout}
+        retries = 0
+        while True:
+            try:
+                response = self.run_and_check(self.session, self.session.prepare_request(request), options)
+                outcome = read_response(
+                    response.status_code,
+                    response.content,
+                    response.headers.get("Retry-After"),
+                    not_found_ok=not_found_ok,
+                )
+            except (requests.ConnectionError, requests.Timeout) as err:
+                if method == "POST" and not _never_connected(err):
+                    raise HeyGenError(
+                        f"Submitting to HeyGen at {settings.base_url} got no answer ({type(err).__name__}); "
+                        "HeyGen may have accepted the workflow, so it is not retried automatically"
+                    ) from None
+                outcome = Retry(f"{type(err).__name__} from {settings.base_url}")
+            if not isinstance(outcome, Retry):
+                return outcome
+            delay = settings.retry.next_delay(retries, outcome.reason, outcome.retry_after)
+            retries += 1
+            self.log.warning(
+                "HeyGen %s %s: %s; retry %d in %.1fs", method, endpoint, outcome.reason, retries, delay
+            )
+            time.sleep(delay)
+
+    def submit_workflow(self, workflow_type: str, input: Mapping[str, Any]) -> str:
+        """
+        Submit a workflow and return its execution id.
+
+        :param workflow_type: e.g. ``"FaceswapNode"``; callers validate the request first.
+        :param input: the workflow's ``input`` object.
+        """
+        data = self._send(
+            "POST",
+            EXECUTIONS_ENDPOINT,
+            {"workflow_type": workflow_type, "input": dict(input)},
+            not_found_ok=False,
+        )
+        execution_id = data.get("execution_id")
+        if not isinstance(execution_id, str) or not execution_id:
+            raise HeyGenRequestError(
+                f"HeyGen accepted the {workflow_type} workflow but returned no execution_id"
+            )
+        self.log.info("Submitted HeyGen %s workflow: execution %s", workflow_type, execution_id)
+        return execution_id
+
+    def get_execution(self, execution_id: str, workflow_type: str | None = None) -> Execution:
+        """
+        Read an execution's current status; a 404 reads as ``not_found``.
+
+        :param execution_id: the id returned by :meth:`submit_workflow`.
+        :param workflow_type: the workflow type if known, to find the video URL first time.
+        """
+        data = self._send("GET", execution_endpoint(execution_id), None, not_found_ok=True)
+        return Execution.from_data(data, execution_id, workflow_type)
+
+    def wait_for_execution(
+        self,
+        execution_id: str,
+        poll_interval: float = 10.0,
+        timeout: float = 600.0,
+        workflow_type: str | None = None,
+    ) -> Execution:
+        """
+        Poll until the execution completes; raise if it fails, vanishes or outlives ``timeout``.
+
+        Transient HTTP errors are retried within each poll, so one 503 is not a failure. The last poll
+        happens at the deadline itself.
+
+        :param execution_id: the execution to wait for.
+        :param poll_interval: seconds between polls.
+        :param timeout: seconds to wait at most.
+        :param workflow_type: the workflow type if known.
+        """
+        deadline = time.monotonic() + timeout
+        progress = StatusChangeLog(self.log, execution_id)
+        while True:
+            execution = self.get_execution(execution_id, workflow_type)
+            progress.observe(execution)
+            if execution.status.is_terminal:
+                return raise_for_outcome(execution)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HeyGenExecutionError(timeout_message(execution_id, timeout), execution_id)
+            time.sleep(min(poll_interval, remaining))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the URL and key by asking for an execution that does not exist."""
+        try:
+            execution = self.get_execution("airflow-connection-test")
+        except HeyGenError as err:
+            return False, str(err)
+        except Exception as err:
+            return False, f"{type(err).__name__}: {err}"
+        return (
+            True,
+            f"Connected to HeyGen at {self.settings.base_url} (test execution: {execution.status.value})",
+        )
+
+
+def _never_connected(err: requests.RequestException) -> bool:
+    """
+    Whether the request certainly never reached the server (refused, unresolvable, connect timeout).
+
+    urllib3's ``NewConnectionError`` and ``NameResolutionError`` are ``ConnectTimeoutError`` subclasses.
+    """
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, ConnectTimeoutError)
+
+
+class HeyGenAsyncHook(HttpAsyncHook):
+    """
+    Async HeyGen client for triggers, on the HTTP provider's ``HttpAsyncHook.session()``.
+
+    The connection is resolved once per hook and one ``aiohttp`` session serves every poll of a
+    trigger, so a waiting execution costs one TCP connection, not one per poll. Retries follow the same
+    policy as :class:`HeyGenHook`, including 429 with ``Retry-After`` (which ``HttpAsyncHook`` skips).
+
+    :param heygen_conn_id: id of a connection of type ``heygen``.
+    """
+
+    conn_name_attr = "heygen_conn_id"
+    default_conn_name = "heygen_default"
+    conn_type = "heygen"
+    hook_name = "HeyGen"
+
+    def __init__(self, heygen_conn_id: str = default_conn_name) -> None:
+        # Our own retry loop runs around single attempts, so the base hook must not retry.
+        super().__init__(method="GET", http_conn_id=heygen_conn_id, retry_limit=1)
+        self.heygen_conn_id = heygen_conn_id
+        self._settings: ConnectionSettings | None = None
+
+    async def settings(self) -> ConnectionSettings:
+        """The resolved connection settings, resolved once without blocking the event loop."""
+        if self._settings is None:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            try:
+                conn: Connection | None = await get_async_connection(self.heygen_conn_id, hook=self)
+            except AirflowNotFoundException:
+                conn = None
+            extra = await get_async_extra_dejson(conn) if conn is not None and conn.extra else {}
+            self._settings = ConnectionSettings.from_parts(
+                self.heygen_conn_id,
+                host=conn.host if conn else None,
+                schema=conn.schema if conn else None,
+                port=conn.port if conn else None,
+                password=conn.password if conn else None,
+                extra=extra,
+            )
+        return self._settings
+
+    async def config(self) -> SessionConfig:
+        """Session configuration for ``HttpAsyncHook.session()``: our base URL and headers."""
+        if self._config is None:
+            settings = await self.settings()
+            self._config = SessionConfig(
+                base_url=settings.base_url,
+                headers=settings.headers,
+                extra_options={"timeout": aiohttp.ClientTimeout(total=settings.request_timeout)},
+            )
+        return self._config
+
+    async def get_execution(
+        self, http: AsyncHttpSession, execution_id: str, workflow_type: str | None = None
+    ) -> Execution:
+        """
+        Read an execution's status through an open session; a 404 reads as ``not_found``.
+
+        :param http: a session from :meth:`session`.
+        :param execution_id: the execution to read.
+        :param workflow_type: the workflow type if known.
+        """
+        settings = await self.settings()
+        endpoint = execution_endpoint(execution_id)
+        retries = 0
+        while True:
+            try:
+                response = await http.run(endpoint=endpoint, extra_options={"check_response": False})
+                async with response:
+                    body = await response.read()
+                outcome = read_response(
+                    response.status, body, response.headers.get("Retry-After"), not_found_ok=True
+                )
+            except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+                outcome = Retry(f"{type(err).__name__} from {settings.base_url}")
+            if not isinstance(outcome, Retry):
+                return Execution.from_data(outcome, execution_id, workflow_type)
+            delay = settings.retry.next_delay(retries, outcome.reason, outcome.retry_after)
+            retries += 1
+            self.log.warning("HeyGen GET %s: %s; retry %d in %.1fs", endpoint, outcome.reason, retries, delay)
+            await asyncio.sleep(delay)

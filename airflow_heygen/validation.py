@@ -1,0 +1,125 @@
+"""
+Checks of workflow inputs, run before anything is sent to HeyGen.
+
+Every error names the field and what is wrong with its value, and never echoes a huge value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_heygen.exceptions import HeyGenInputError
+from airflow_heygen.models import WorkflowType
+
+MAX_URL_LENGTH = 2048
+MAX_INPUT_BYTES = 256 * 1024
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def require_text(field: str, value: object) -> str:
+    """Return ``value`` if it is a non-blank string, else raise naming ``field``."""
+    if not isinstance(value, str):
+        raise HeyGenInputError(field, f"must be a string, got {type(value).__name__} {_describe(value)}")
+    if not value.strip():
+        raise HeyGenInputError(field, "must not be empty")
+    return value
+
+
+def require_http_url(field: str, value: object) -> str:
+    """Return ``value`` if it is an absolute http(s) URL, else raise naming ``field``."""
+    url = require_text(field, value)
+    if len(url) > MAX_URL_LENGTH:
+        raise HeyGenInputError(
+            field, f"is {len(url)} characters long; URLs may have at most {MAX_URL_LENGTH}"
+        )
+    if url != url.strip() or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise HeyGenInputError(field, f"must not contain whitespace or control characters: {_describe(url)}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port validates it
+    except ValueError as err:
+        raise HeyGenInputError(field, f"is not a valid URL ({err}): {_describe(url)}") from None
+    if parts.scheme not in ("http", "https"):
+        shown = f"scheme {parts.scheme!r}" if parts.scheme else "no scheme"
+        raise HeyGenInputError(field, f"must be an absolute http(s) URL, got {shown} in {_describe(url)}")
+    if not parts.hostname:
+        raise HeyGenInputError(field, f"must be an absolute http(s) URL with a host, got {_describe(url)}")
+    return url
+
+
+def require_positive_number(field: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite number above zero, else raise naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise HeyGenInputError(field, f"must be a number, got {type(value).__name__} {_describe(value)}")
+    if not math.isfinite(value) or value <= 0:
+        raise HeyGenInputError(field, f"must be a finite number above zero, got {value!r}")
+    return float(value)
+
+
+def _check_urls_in(prefix: str, value: object) -> None:
+    """Every string under a key ending in ``_url`` must be an absolute http(s) URL."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            path = f"{prefix}.{key}"
+            if isinstance(key, str) and key.endswith("_url"):
+                require_http_url(path, item)
+            else:
+                _check_urls_in(path, item)
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        for index, item in enumerate(value):
+            _check_urls_in(f"{prefix}[{index}]", item)
+
+
+def _require_keys(workflow_input: Mapping[str, Any], *paths: str) -> None:
+    for path in paths:
+        value: Any = workflow_input
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        require_text(f"input.{path}", value)
+
+
+def _check_avatar_inference(workflow_input: Mapping[str, Any]) -> None:
+    _require_keys(workflow_input, "avatar.avatar_id")
+    audio_list = workflow_input.get("audio_list")
+    if not isinstance(audio_list, list) or not audio_list:
+        raise HeyGenInputError("input.audio_list", "must be a non-empty list of {'audio_url': ...} objects")
+    for index, item in enumerate(audio_list):
+        if not isinstance(item, Mapping):
+            raise HeyGenInputError(f"input.audio_list[{index}]", f"must be an object, got {_describe(item)}")
+        require_http_url(f"input.audio_list[{index}].audio_url", item.get("audio_url"))
+
+
+def validate_workflow(workflow_type: object, workflow_input: object) -> tuple[str, dict[str, Any]]:
+    """
+    Check a workflow request and return it as ``(workflow_type, input)``.
+
+    Known workflow types have their required fields checked; for every type, each value under a
+    key ending in ``_url`` must be an absolute http(s) URL and the input must be JSON-serialisable.
+
+    :param workflow_type: e.g. ``"FaceswapNode"``.
+    :param workflow_input: the ``input`` object of the request.
+    :raises HeyGenInputError: naming the field and the problem.
+    """
+    name = require_text("workflow_type", workflow_type)
+    if not isinstance(workflow_input, Mapping):
+        raise HeyGenInputError("input", f"must be a dict, got {type(workflow_input).__name__}")
+    try:
+        encoded = json.dumps(workflow_input, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise HeyGenInputError("input", f"must be JSON-serialisable: {err}") from None
+    if len(encoded) > MAX_INPUT_BYTES:
+        raise HeyGenInputError("input", f"is {len(encoded)} bytes as JSON; at most {MAX_INPUT_BYTES} allowed")
+    if name == WorkflowType.FACESWAP.value:
+        _require_keys(workflow_input, "source_image_url", "target_video_url")
+    elif name == WorkflowType.AVATAR_INFERENCE.value:
+        _check_avatar_inference(workflow_input)
+    _check_urls_in("input", workflow_input)
+    return name, dict(workflow_input)
