@@ -6,6 +6,39 @@ from typing import Any
 
 from airflow_heygen import __version__
 
+# The connection form, declared once: Airflow reads it from here (provider info) and, as a
+# fallback, through the hook's get_ui_field_behaviour() / get_connection_form_widgets().
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "port"],
+    "relabeling": {"password": "API Key", "host": "API URL"},
+    "placeholders": {
+        "host": "https://api.heygen.com (or a local emulator, e.g. http://127.0.0.1:8765)",
+        "password": "HeyGen API key (falls back to HEYGEN_API_KEY)",
+    },
+}
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "retry_limit": {
+        "label": "Retry limit",
+        "description": "Retries of a request after 429, 5xx, timeouts or connection errors (default 5).",
+        "schema": {"type": ["integer", "null"], "minimum": 0},
+    },
+    "retry_min_delay": {
+        "label": "Retry min delay (s)",
+        "description": "Backoff before the first retry, doubling on each retry (default 1).",
+        "schema": {"type": ["number", "null"], "minimum": 0},
+    },
+    "retry_max_delay": {
+        "label": "Retry max delay (s)",
+        "description": "Cap on the backoff between retries (default 30).",
+        "schema": {"type": ["number", "null"], "minimum": 0},
+    },
+    "request_timeout": {
+        "label": "Request timeout (s)",
+        "description": "Seconds one HTTP request to HeyGen may take (default 30).",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    },
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider: its modules, the ``heygen`` connection type and its form, extra links."""
@@ -31,36 +64,8 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_heygen.hooks.heygen.HeyGenHook",
                 "hook-name": "HeyGen",
                 "connection-type": "heygen",
-                "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "login", "port"],
-                    "relabeling": {"password": "API Key", "host": "API URL"},
-                    "placeholders": {
-                        "host": "https://api.heygen.com (or a local emulator, e.g. http://127.0.0.1:8765)",
-                        "password": "HeyGen API key (falls back to HEYGEN_API_KEY)",
-                    },
-                },
-                "conn-fields": {
-                    "retry_limit": {
-                        "label": "Retry limit",
-                        "description": "Retries of a request after 429, 5xx, timeouts or connection errors.",
-                        "schema": {"type": ["integer", "null"], "minimum": 0},
-                    },
-                    "retry_min_delay": {
-                        "label": "Retry min delay (s)",
-                        "description": "Backoff before the first retry; it doubles on each retry.",
-                        "schema": {"type": ["number", "null"], "minimum": 0},
-                    },
-                    "retry_max_delay": {
-                        "label": "Retry max delay (s)",
-                        "description": "Cap on the backoff between retries.",
-                        "schema": {"type": ["number", "null"], "minimum": 0},
-                    },
-                    "request_timeout": {
-                        "label": "Request timeout (s)",
-                        "description": "Seconds one HTTP request to HeyGen may take.",
-                        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
-                    },
-                },
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": CONNECTION_FIELDS,
             }
         ],
     }

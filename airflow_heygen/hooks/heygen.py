@@ -20,16 +20,13 @@ from airflow_heygen.api import (
     API_KEY_ENV_VAR,
     EXECUTIONS_ENDPOINT,
     OWN_EXTRA_KEYS,
-    REQUEST_TIMEOUT_EXTRA,
-    RETRY_LIMIT_EXTRA,
-    RETRY_MAX_DELAY_EXTRA,
-    RETRY_MIN_DELAY_EXTRA,
     ConnectionSettings,
     Retry,
     execution_endpoint,
     read_response,
 )
 from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError, HeyGenRequestError
+from airflow_heygen.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_heygen.models import Execution, ExecutionStatus
 
 if TYPE_CHECKING:
@@ -124,30 +121,22 @@ class HeyGenHook(HttpHook):
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """How the connection form shows a HeyGen connection."""
-        return {
-            "hidden_fields": ["schema", "login", "port"],
-            "relabeling": {"password": "API Key", "host": "API URL"},
-            "placeholders": {
-                "host": "https://api.heygen.com (or a local emulator, e.g. http://127.0.0.1:8765)",
-                "password": f"HeyGen API key (falls back to {API_KEY_ENV_VAR})",
-            },
-        }
+        """How the connection form shows a HeyGen connection (fallback for the provider info)."""
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Extra fields of the connection form: retry and timeout settings."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        """Extra fields of the connection form (fallback for the provider info's conn-fields)."""
         from wtforms import IntegerField, StringField
         from wtforms.validators import NumberRange, Optional
 
         return {
-            RETRY_LIMIT_EXTRA: IntegerField(
-                "Retry limit", validators=[Optional(), NumberRange(min=0)], widget=BS3TextFieldWidget()
-            ),
-            RETRY_MIN_DELAY_EXTRA: StringField("Retry min delay (s)", widget=BS3TextFieldWidget()),
-            RETRY_MAX_DELAY_EXTRA: StringField("Retry max delay (s)", widget=BS3TextFieldWidget()),
-            REQUEST_TIMEOUT_EXTRA: StringField("Request timeout (s)", widget=BS3TextFieldWidget()),
+            name: IntegerField(
+                field["label"], validators=[Optional(), NumberRange(min=0)], description=field["description"]
+            )
+            if "integer" in field["schema"]["type"]
+            else StringField(field["label"], description=field["description"])
+            for name, field in CONNECTION_FIELDS.items()
         }
 
     @cached_property

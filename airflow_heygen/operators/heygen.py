@@ -162,8 +162,9 @@ class HeyGenWorkflowOperator(HeyGenTaskMixin, BaseOperator):
     Run any HeyGen workflow: submit it, then wait for its execution (in the triggerer if deferrable).
 
     Returns ``{"execution_id", "workflow_type", "status", "video_url", "output"}`` (XCom
-    ``return_value``), so ``task.output["video_url"]`` feeds the next task; the execution id is also
-    pushed as XCom ``execution_id`` as soon as it is known. Inputs are checked before anything is sent.
+    ``return_value``, and each key as its own XCom, so ``task.output["video_url"]`` feeds the next
+    task); the execution id is pushed as XCom ``execution_id`` as soon as it is known. Inputs are
+    checked before anything is sent.
 
     Never pays twice: with ``durable=True`` the execution id is saved in ``task_state_store`` before
     waiting, and a new try of the task reattaches to a running execution, returns a completed one, and
@@ -199,6 +200,8 @@ class HeyGenWorkflowOperator(HeyGenTaskMixin, BaseOperator):
         durable: bool = True,
         **kwargs: Any,
     ) -> None:
+        # Each key of the result becomes its own XCom too, so task.output["video_url"] works.
+        kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)
         self.workflow_type = workflow_type
         self.input = input if input is not None else {}

@@ -49,6 +49,7 @@ class HeyGenExecutionSensor(HeyGenTaskMixin, BaseSensorOperator):
     ) -> None:
         poll_interval = require_positive_number("poll_interval", poll_interval)
         timeout = require_positive_number("timeout", timeout)
+        kwargs.setdefault("multiple_outputs", True)
         super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
         self.execution_id = execution_id
         self.heygen_conn_id = heygen_conn_id

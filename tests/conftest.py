@@ -1,0 +1,67 @@
+"""
+Test setup: a private AIRFLOW_HOME with sqlite (set before Airflow is imported), the test DAGs
+folder, a migrated metadata database, and a fake HeyGen server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).parent
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-heygen-tests-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(TESTS_DIR / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
+)
+os.environ.pop("HEYGEN_API_KEY", None)
+
+from tests.fake_heygen import FakeHeyGen  # noqa: E402
+
+TEST_KEY = "test-key-5f1c9e0d7b2a"
+
+
+def heygen_connection_uri(base_url: str, api_key: str = TEST_KEY, **extra: object) -> str:
+    """An ``AIRFLOW_CONN_*`` JSON value for a HeyGen connection with fast retries."""
+    extra = {"retry_min_delay": 0.01, "retry_max_delay": 0.05, "retry_limit": 3, **extra}
+    return json.dumps({"conn_type": "heygen", "host": base_url, "password": api_key, "extra": extra})
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeHeyGen]:
+    """A fake HeyGen server accepting ``TEST_KEY``."""
+    server = FakeHeyGen(api_key=TEST_KEY)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def heygen_conn(fake: FakeHeyGen, monkeypatch: pytest.MonkeyPatch) -> FakeHeyGen:
+    """``heygen_default`` pointing at the fake server."""
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", heygen_connection_uri(fake.base_url))
+    return fake
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated sqlite metadata database in the private AIRFLOW_HOME."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return AIRFLOW_HOME
