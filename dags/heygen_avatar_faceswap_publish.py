@@ -2,34 +2,48 @@
 The full pipeline: make an avatar video, swap a customer's face into it, publish the result.
 
 AvatarInference -> Faceswap (its target is the avatar's video, passed through XCom) -> publish.
-Both HeyGen steps are deferrable: while HeyGen renders (1-3 minutes each), the triggerer waits,
-not a worker slot. Failed tasks retry; a task that fails for good calls ``alert_on_failure``.
+Both HeyGen steps are deferrable: while HeyGen renders (1-3 minutes each) the triggerer waits, not a
+worker slot. Failed tasks retry with backoff; a task that fails for good calls ``alert_on_failure``,
+the place to plug your alerting in.
 
-Params: ``avatar_id``, ``audio_url``, ``face_url`` (defaults: the emulator's samples),
-``destination`` (default ``<heygen_publish_root>/avatar_faceswap/<run id>.mp4``), ``heygen_conn_id``.
+Params: ``avatar_id``, ``audio_url`` and ``face_url`` (empty: the sample media of the connection's
+host, i.e. the emulator's, or of Variable ``heygen_media_base_url``), ``destination`` (empty:
+``<Variable heygen_publish_root>/avatar_faceswap/<run id>.mp4``) and ``heygen_conn_id``.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from airflow.sdk import DAG, Param
-from heygen_example_common import (
-    COMMON_PARAMS,
-    CONN_ID,
-    DEFAULT_AVATAR_ID,
-    PUBLISHED_VIDEOS,
-    RUN_NAME,
-    alert_on_failure,
-    media_url,
-    publish_destination,
-)
 
 from airflow_heygen.operators.heygen import (
     AvatarInferenceOperator,
     FaceswapOperator,
     HeyGenPublishVideoOperator,
 )
+
+MEDIA = "var.value.get('heygen_media_base_url', conn.get(params.heygen_conn_id).host ~ '/samples')"
+PUBLISH_ROOT = "var.value.get('heygen_publish_root', 'file:///tmp/heygen-videos')"
+RUN_NAME = "run_id | replace(':', '-') | replace('+', '_')"
+DEFAULT_DESTINATION = f"{PUBLISH_ROOT} ~ '/avatar_faceswap/' ~ {RUN_NAME} ~ '.mp4'"
+HEYGEN_WAIT = {"deferrable": True, "poll_interval": 5, "timeout": 900}
+
+
+def alert_on_failure(context: dict[str, Any]) -> None:
+    """
+    Alert hook point: called when a task has failed for good (after its retries).
+
+    Replace the log line with your alerting, e.g. ``SlackNotifier`` or ``SmtpNotifier`` from their
+    providers. For HeyGen tasks the error names the execution id to look up or resume.
+    """
+    ti = context["ti"]
+    logging.getLogger(__name__).error(
+        "ALERT: %s.%s failed on try %s: %s", ti.dag_id, ti.task_id, ti.try_number, context.get("exception")
+    )
+
 
 with DAG(
     dag_id="heygen_avatar_faceswap_publish",
@@ -45,8 +59,8 @@ with DAG(
         "on_failure_callback": alert_on_failure,
     },
     params={
-        **COMMON_PARAMS,
-        "avatar_id": Param(DEFAULT_AVATAR_ID, type="string", description="HeyGen avatar id"),
+        "heygen_conn_id": Param("heygen_default", type="string"),
+        "avatar_id": Param("Angela-inblackskirt-20220820", type="string", description="HeyGen avatar id"),
         "audio_url": Param("", type="string", description="Speech audio URL (empty: sample speech)"),
         "face_url": Param("", type="string", description="Face photo URL (empty: sample face)"),
         "destination": Param(
@@ -56,27 +70,22 @@ with DAG(
 ):
     avatar = AvatarInferenceOperator(
         task_id="avatar_video",
-        heygen_conn_id=CONN_ID,
+        heygen_conn_id="{{ params.heygen_conn_id }}",
         avatar_id="{{ params.avatar_id }}",
-        audio_urls=media_url("audio_url", "speech.wav"),
-        deferrable=True,
-        poll_interval=5,
-        timeout=900,
+        audio_urls=f"{{{{ params.audio_url or {MEDIA} ~ '/speech.wav' }}}}",
+        **HEYGEN_WAIT,
     )
     faceswap = FaceswapOperator(
         task_id="faceswap",
-        heygen_conn_id=CONN_ID,
-        source_image_url=media_url("face_url", "face.jpg"),
+        heygen_conn_id="{{ params.heygen_conn_id }}",
+        source_image_url=f"{{{{ params.face_url or {MEDIA} ~ '/face.jpg' }}}}",
         target_video_url=avatar.output["video_url"],
-        deferrable=True,
-        poll_interval=5,
-        timeout=900,
+        **HEYGEN_WAIT,
     )
     HeyGenPublishVideoOperator(
         task_id="publish",
-        heygen_conn_id=CONN_ID,
+        heygen_conn_id="{{ params.heygen_conn_id }}",
         video_url=faceswap.output["video_url"],
-        destination=publish_destination(f"'avatar_faceswap/' ~ {RUN_NAME} ~ '.mp4'"),
+        destination=f"{{{{ params.destination or {DEFAULT_DESTINATION} }}}}",
         preview=True,
-        outlets=[PUBLISHED_VIDEOS],
     )

@@ -17,19 +17,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, ObjectStoragePath, Param, task
-from heygen_example_common import (
-    COMMON_PARAMS,
-    CONN_ID,
-    PUBLISH_ROOT,
-    PUBLISHED_VIDEOS,
-    RUN_NAME,
-    alert_on_failure,
-    media_url,
-)
 
 from airflow_heygen.operators.heygen import FaceswapOperator, HeyGenPublishVideoOperator
 
 HEYGEN_POOL = "heygen"
+MEDIA = "var.value.get('heygen_media_base_url', conn.get(params.heygen_conn_id).host ~ '/samples')"
+PUBLISH_ROOT = "var.value.get('heygen_publish_root', 'file:///tmp/heygen-videos')"
+RUN_NAME = "run_id | replace(':', '-') | replace('+', '_')"
 
 
 @task
@@ -58,11 +52,11 @@ def plan_batch(params: dict[str, Any]) -> list[dict[str, str]]:
     return plan
 
 
-def publish_kwargs(swap_and_row: tuple[str, dict[str, str]]) -> dict[str, str]:
+def publish_kwargs(swap_and_row: tuple[dict[str, Any], dict[str, str]]) -> dict[str, str]:
     """Where each swapped video is published: ``<root>/batch/<run id>/<name>.mp4``."""
-    video_url, row = swap_and_row
+    swap, row = swap_and_row
     path = f"'batch/' ~ {RUN_NAME} ~ '/{row['name']}.mp4'"
-    return {"video_url": video_url, "destination": f"{{{{ {PUBLISH_ROOT} ~ '/' ~ {path} }}}}"}
+    return {"video_url": swap["video_url"], "destination": f"{{{{ {PUBLISH_ROOT} ~ '/' ~ {path} }}}}"}
 
 
 with DAG(
@@ -72,13 +66,9 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["heygen", "example"],
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "on_failure_callback": alert_on_failure,
-    },
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     params={
-        **COMMON_PARAMS,
+        "heygen_conn_id": Param("heygen_default", type="string"),
         "faces": Param([], type="array", description='Faces: [{"name": ..., "face_url": ...}]'),
         "faces_csv": Param("", type="string", description="Object-storage path of a CSV with name,face_url"),
         "target_video_url": Param("", type="string", description="Target video URL (empty: sample video)"),
@@ -87,11 +77,11 @@ with DAG(
     plan = plan_batch()
     swaps = FaceswapOperator.partial(
         task_id="faceswap",
-        heygen_conn_id=CONN_ID,
-        target_video_url=media_url("target_video_url", "target.mp4"),
+        heygen_conn_id="{{ params.heygen_conn_id }}",
+        target_video_url=f"{{{{ params.target_video_url or {MEDIA} ~ '/target.mp4' }}}}",
         deferrable=True,
         pool=HEYGEN_POOL,
     ).expand(source_image_url=plan.map(lambda row: row["source_image_url"]))
     HeyGenPublishVideoOperator.partial(
-        task_id="publish", heygen_conn_id=CONN_ID, preview=True, outlets=[PUBLISHED_VIDEOS]
-    ).expand_kwargs(swaps.output["video_url"].zip(plan).map(publish_kwargs))
+        task_id="publish", heygen_conn_id="{{ params.heygen_conn_id }}", preview=True
+    ).expand_kwargs(swaps.output.zip(plan).map(publish_kwargs))

@@ -1,7 +1,7 @@
 """
 Downstream of every example: runs whenever videos are published, and writes a manifest of them.
 
-Scheduled on the ``heygen-published-videos`` asset alias that the publish tasks emit to, so it
+Scheduled on the ``heygen-published-videos`` asset alias that publish tasks emit to, so it
 needs no knowledge of where videos land. Each run writes ``<heygen_publish_root>/manifests/<run
 id>.json`` listing the new videos with their size and sha256, atomically.
 """
@@ -12,8 +12,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import DAG, ObjectStoragePath, Variable, task
-from heygen_example_common import PUBLISHED_VIDEOS
+from airflow.sdk import DAG, AssetAlias, ObjectStoragePath, Variable, task
+
+from airflow_heygen.operators.heygen import HeyGenPublishVideoOperator
 
 
 @task
@@ -37,7 +38,7 @@ def write_manifest(triggering_asset_events: Any = None, run_id: str | None = Non
 with DAG(
     dag_id="heygen_video_manifest",
     description="List newly published HeyGen videos in a manifest",
-    schedule=[PUBLISHED_VIDEOS],
+    schedule=[AssetAlias(HeyGenPublishVideoOperator.DEFAULT_ASSET_ALIAS)],
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["heygen", "example"],
