@@ -5,7 +5,8 @@ The faces come from the ``faces`` param (a list of ``{"name", "face_url"}``) or 
 columns ``name,face_url`` at the object-storage path in ``faces_csv``; with neither, the
 emulator's two sample faces. The face swaps are mapped tasks (``FaceswapOperator.partial().expand()``)
 in the ``heygen`` pool, which bounds how many HeyGen jobs run at once across all DAGs
-(create it with ``airflow pools set heygen 4 "HeyGen concurrent jobs"``).
+(create it with ``airflow pools set heygen 4 "HeyGen concurrent jobs" --include-deferred``, so that
+deferred face swaps count too).
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def test_personalized_batch_publishes_one_video_per_face(
         {"name": "Ada Lovelace", "face_url": emulator.sample_url("face.jpg")},
         {"name": "grace", "face_url": emulator.sample_url("face2.jpg")},
     ]
-    airflow(env, "pools", "set", "heygen", "2", "HeyGen concurrent jobs")
+    airflow(env, "pools", "set", "heygen", "2", "HeyGen concurrent jobs", "--include-deferred")
 
     airflow(env, "dags", "test", "heygen_personalized_batch", "--conf", json.dumps({"faces": faces}))
 

@@ -6,7 +6,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -308,6 +310,95 @@ def _never_connected(err: requests.RequestException) -> bool:
     return isinstance(reason, ConnectTimeoutError)
 
 
+# Keep-alive connections of the connection pool that every HeyGen trigger of one event loop shares.
+SHARED_POOL_CONNECTIONS = 100
+
+
+class _LoopSession:
+    """The aiohttp session of one event loop and the number of ``session()`` blocks using it."""
+
+    def __init__(self) -> None:
+        # No cookie jar: requests of different connections (API keys) share this session.
+        self.client = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=SHARED_POOL_CONNECTIONS),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+        self.users = 0
+
+
+_LOOP_SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def shared_client_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """
+    The running event loop's aiohttp session, shared by every HeyGen hook on that loop.
+
+    The first user opens it and the last one to leave closes it, so a triggerer waiting for
+    thousands of executions holds one pool of at most ``SHARED_POOL_CONNECTIONS`` keep-alive
+    connections instead of a session, a connection and a file descriptor per trigger.
+    """
+    loop = asyncio.get_running_loop()
+    shared = _LOOP_SESSIONS.get(loop)
+    if shared is None:
+        shared = _LOOP_SESSIONS[loop] = _LoopSession()
+    shared.users += 1
+    try:
+        yield shared.client
+    finally:
+        shared.users -= 1
+        if shared.users == 0:
+            del _LOOP_SESSIONS[loop]
+            await shared.client.close()
+
+
+class SingleAttemptHttpSession(AsyncHttpSession):
+    """
+    An ``AsyncHttpSession`` whose ``run()`` makes exactly one attempt.
+
+    :class:`HeyGenAsyncHook` retries around single attempts with its own policy (which honours
+    ``Retry-After``), so the HTTP provider's per-request tenacity loop, configured for one attempt,
+    only costs CPU on every poll. SRV lookups and requests-only extra options do not apply: the hook's
+    :meth:`HeyGenAsyncHook.config` sets neither.
+    """
+
+    async def run(
+        self,
+        endpoint: str | None = None,
+        data: dict[str, Any] | str | None = None,
+        json: dict[str, Any] | str | None = None,
+        headers: dict[str, Any] | None = None,
+        extra_options: dict[str, Any] | None = None,
+    ) -> aiohttp.ClientResponse:
+        """
+        Send one request, as ``AsyncHttpSession.run()`` does with ``retry_limit=1``.
+
+        :param endpoint: path relative to the base URL.
+        :param data: query parameters of a GET, or the body of other methods.
+        :param json: a JSON body.
+        :param headers: headers added to the session's.
+        :param extra_options: more keyword arguments of the aiohttp request; ``check_response=False``
+            returns 4xx and 5xx responses instead of raising.
+        """
+        options = {**(self.extra_options or {}), **(extra_options or {})}
+        check_response = options.pop("check_response", True)
+        url = f"{self.base_url.rstrip('/')}/{(endpoint or '').lstrip('/')}"
+        response: aiohttp.ClientResponse = await self._request(
+            url,
+            params=data if self.method == "GET" else None,
+            data=data if self.method != "GET" else None,
+            json=json,
+            headers={**(self.headers or {}), **(headers or {})},
+            auth=self.auth,
+            **options,
+        )
+        if check_response:
+            response.raise_for_status()
+        return response
+
+
 class HeyGenAsyncHook(HttpAsyncHook):
     """
     Async HeyGen client for triggers, on the HTTP provider's ``HttpAsyncHook.session()``.
@@ -363,6 +454,18 @@ class HeyGenAsyncHook(HttpAsyncHook):
                 extra_options={"timeout": aiohttp.ClientTimeout(total=settings.request_timeout)},
             )
         return self._config
+
+    @asynccontextmanager
+    async def session(self, method: str | None = None) -> AsyncIterator[AsyncHttpSession]:
+        """
+        ``HttpAsyncHook.session()``, bound to the event loop's shared aiohttp session.
+
+        :param method: HTTP method of the session's requests; the hook's (GET) by default.
+        """
+        config = await self.config()
+        async with shared_client_session() as client:
+            request = self._get_request_func(session=client, method=method)
+            yield SingleAttemptHttpSession(hook=self, request=request, config=config, method=method)
 
     async def get_execution(
         self, http: AsyncHttpSession, execution_id: str, workflow_type: str | None = None

@@ -345,3 +345,110 @@ class AvatarInferenceOperator(HeyGenWorkflowOperator):
                 {"audio_url": require_http_url(f"audio_urls[{index}]", url)} for index, url in enumerate(urls)
             ],
         }
+
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+
+class HeyGenPublishVideoOperator(BaseOperator):
+    """
+    Copy a finished video to any Airflow object-storage path and announce it as an Airflow Asset.
+
+    The video is streamed in 1 MiB chunks (memory does not grow with its size) into a hidden temporary
+    object beside the destination, hashed with sha256 on the way, checked against the announced
+    Content-Length, then renamed to the destination (moved, on object stores without rename). A failure
+    at any point removes the temporary and leaves nothing at the destination; an existing destination is
+    only replaced with ``overwrite=True``. Arguments are checked before anything is downloaded.
+
+    HeyGen's video URLs are public CDN links: the API key goes with a request only when the URL (or a
+    redirect hop) is on the connection's own origin, never to another host. Redirects are followed only
+    to http(s). Connection errors, truncated transfers, 408, 429 and 5xx are retried with the
+    connection's backoff (``retry_limit`` ...), resuming with ``Range`` requests where the server allows.
+
+    Returns ``{"uri", "bytes", "sha256"}``, plus ``"preview_uri"`` with ``preview=True`` (each key is
+    also its own XCom, so ``publish.output["uri"]`` feeds the next task).
+
+    **Assets.** The destination is only known once templates are rendered, so it is announced through an
+    :class:`~airflow.sdk.AssetAlias`: on success the task emits an event for ``Asset(<uri>)`` (e.g.
+    ``file:///data/videos/run-1.mp4`` or ``s3://bucket/videos/run-1.mp4``) through every ``AssetAlias``
+    in its ``outlets``, with the result above as the event's ``extra``. Without an alias in ``outlets``
+    the alias ``AssetAlias("heygen-published-videos")`` (:attr:`DEFAULT_ASSET_ALIAS`) is added. Schedule
+    a downstream DAG with ``schedule=AssetAlias("heygen-published-videos")`` to run on every newly
+    published video, or on ``Asset("<uri>")`` for one fixed destination. Plain ``Asset`` outlets are
+    emitted by Airflow as usual and get the same ``extra``.
+
+    :param video_url: absolute http(s) URL of the finished video, e.g. a HeyGen task's
+        ``output["video_url"]`` (templated).
+    :param destination: where the video goes: ``file:///data/videos/v.mp4`` (or just the absolute path
+        ``/data/videos/v.mp4``), ``s3://bucket/videos/v.mp4``, ``gs://...`` with their provider installed,
+        or an ``ObjectStoragePath``. It must name a file and may not contain ``..`` (templated).
+    :param heygen_conn_id: HeyGen connection, for retry settings and its origin; a connection without a
+        key is fine (templated).
+    :param destination_conn_id: Airflow connection for the storage, e.g. ``aws_default`` (templated).
+    :param overwrite: replace an existing destination (and preview); without it, one fails the task.
+    :param preview: also write a PNG of the frame halfway through the video next to it, as
+        ``<destination without its suffix>.png`` (landed atomically too); needs PyAV (the ``emulator``
+        extra).
+    """
+
+    template_fields: Sequence[str] = ("video_url", "destination", "heygen_conn_id", "destination_conn_id")
+    ui_color = "#7559ff"
+    ui_fgcolor = "#ffffff"
+    DEFAULT_ASSET_ALIAS = "heygen-published-videos"
+
+    def __init__(
+        self,
+        *,
+        video_url: str,
+        destination: str | ObjectStoragePath,
+        heygen_conn_id: str = DEFAULT_CONN_ID,
+        destination_conn_id: str | None = None,
+        overwrite: bool = False,
+        preview: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        from airflow.sdk import AssetAlias
+
+        kwargs.setdefault("multiple_outputs", True)
+        super().__init__(**kwargs)
+        self.video_url = video_url
+        self.destination = destination
+        self.heygen_conn_id = heygen_conn_id
+        self.destination_conn_id = destination_conn_id
+        self.overwrite = overwrite
+        self.preview = preview
+        if not any(isinstance(outlet, AssetAlias) for outlet in self.outlets):
+            self.outlets = [*self.outlets, AssetAlias(self.DEFAULT_ASSET_ALIAS)]
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Check the arguments, publish the video (and preview), and announce its Asset."""
+        from airflow_heygen.publishing import (
+            DownloadSettings,
+            PublishRequest,
+            VideoDownloader,
+            VideoPublisher,
+        )
+
+        request = PublishRequest.checked(
+            video_url=self.video_url,
+            destination=self.destination,
+            destination_conn_id=self.destination_conn_id,
+            overwrite=self.overwrite,
+            preview=self.preview,
+        )
+        with VideoDownloader(DownloadSettings.for_connection(self.heygen_conn_id)) as downloader:
+            result = VideoPublisher(downloader).publish(request).to_dict()
+        self.announce(context, result)
+        return result
+
+    def announce(self, context: Context, result: dict[str, Any]) -> None:
+        """Emit the published video's Asset through this task's aliases; add ``result`` to every event."""
+        from airflow.sdk import Asset, AssetAlias
+
+        events = context["outlet_events"]
+        for outlet in self.outlets:
+            if isinstance(outlet, AssetAlias):
+                events[outlet].add(Asset(uri=result["uri"]), extra=result)
+            elif isinstance(outlet, Asset):
+                events[outlet].extra.update(result)
