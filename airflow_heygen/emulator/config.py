@@ -1,0 +1,294 @@
+"""Command line and environment configuration of the emulator."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_heygen.emulator.render.landmarks import EngineChoice
+
+ENV_PREFIX = "HEYGEN_EMULATOR_"
+
+
+class RenderMode(str, enum.Enum):
+    """``real`` renders on the CPU; ``stub`` completes jobs with a copy of the sample video."""
+
+    REAL = "real"
+    STUB = "stub"
+
+
+@dataclass(frozen=True)
+class LatencyRange:
+    """
+    The minimum time a job takes, drawn uniformly from ``[low, high]`` seconds per job.
+
+    :param low: shortest latency in seconds.
+    :param high: longest latency in seconds.
+    """
+
+    low: float = 0.0
+    high: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.low < 0 or self.high < self.low:
+            raise ValueError(f"invalid latency range {self.low}-{self.high}")
+
+    @classmethod
+    def parse(cls, value: object) -> LatencyRange:
+        """
+        Parse ``2``, ``"2"``, ``"1-3"``, ``"1.5-2.5"`` or ``[1, 3]``.
+
+        :param value: the latency as given on the command line or in JSON.
+        :raises ValueError: when it is not a number or a range of non-negative numbers.
+        """
+        if isinstance(value, bool):
+            raise ValueError(f"invalid latency {value!r}")
+        if isinstance(value, int | float):
+            return cls(float(value), float(value))
+        if isinstance(value, list | tuple) and len(value) == 2:
+            return cls(float(value[0]), float(value[1]))
+        if isinstance(value, str):
+            text = value.strip()
+            low, sep, high = text.partition("-")
+            try:
+                return cls(float(low), float(high)) if sep else cls(float(text), float(text))
+            except ValueError:
+                raise ValueError(
+                    f"invalid latency {value!r}: use seconds like 2 or a range like 1-3"
+                ) from None
+        raise ValueError(f"invalid latency {value!r}")
+
+    def to_json(self) -> str:
+        """The range as text, ``"2"`` or ``"1-3"``."""
+        if self.low == self.high:
+            return f"{self.low:g}"
+        return f"{self.low:g}-{self.high:g}"
+
+
+def _fraction(value: object, name: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a number between 0 and 1")
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number between 0 and 1") from None
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1")
+    return number
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    """
+    Fault injection rates; each /v1 request and each job draws once from a seeded generator.
+
+    :param latency: minimum job duration.
+    :param rate_limit_rate: fraction of /v1 requests answered 429 with ``Retry-After``.
+    :param error_rate: fraction of /v1 requests answered 503.
+    :param fail_rate: fraction of accepted jobs that end ``failed``.
+    :param retry_after: seconds sent in ``Retry-After``.
+    """
+
+    latency: LatencyRange = field(default_factory=LatencyRange)
+    rate_limit_rate: float = 0.0
+    error_rate: float = 0.0
+    fail_rate: float = 0.0
+    retry_after: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("rate_limit_rate", "error_rate", "fail_rate"):
+            _fraction(getattr(self, name), name)
+        if self.rate_limit_rate + self.error_rate > 1.0:
+            raise ValueError("rate_limit_rate + error_rate must not exceed 1")
+        if self.retry_after < 0:
+            raise ValueError("retry_after must be a non-negative integer")
+
+    def updated(self, changes: Mapping[str, Any]) -> FaultSettings:
+        """
+        A copy with some fields changed from JSON values.
+
+        :param changes: any of ``latency``, ``rate_limit_rate``, ``error_rate``, ``fail_rate``,
+            ``retry_after``.
+        :raises ValueError: on an unknown field or an invalid value.
+        """
+        unknown = set(changes) - {"latency", "rate_limit_rate", "error_rate", "fail_rate", "retry_after"}
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {
+            "latency": self.latency,
+            "rate_limit_rate": self.rate_limit_rate,
+            "error_rate": self.error_rate,
+            "fail_rate": self.fail_rate,
+            "retry_after": self.retry_after,
+        }
+        for name, value in changes.items():
+            if name == "latency":
+                values[name] = LatencyRange.parse(value)
+            elif name == "retry_after":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+                    raise ValueError("retry_after must be a non-negative integer")
+                values[name] = int(value)
+            else:
+                values[name] = _fraction(value, name)
+        return FaultSettings(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as JSON values."""
+        return {
+            "latency": self.latency.to_json(),
+            "rate_limit_rate": self.rate_limit_rate,
+            "error_rate": self.error_rate,
+            "fail_rate": self.fail_rate,
+            "retry_after": self.retry_after,
+        }
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """
+    Everything the emulator is started with.
+
+    :param host: interface to listen on.
+    :param port: TCP port; 0 picks a free one.
+    :param api_key: the only accepted ``X-Api-Key``; None accepts any non-empty key.
+    :param data_dir: where executions, outputs and samples persist.
+    :param public_url: base of output URLs; None derives it from each request's Host header.
+    :param render: real rendering or stub outputs.
+    :param face_engine: which face engine renders.
+    :param workers: concurrent render jobs.
+    :param faults: initial fault injection settings.
+    :param seed: seed of the fault generators; None picks one at random.
+    :param request_log: JSON-lines file receiving each /v1 request (method, path, body; no headers).
+    :param keepalive_timeout: seconds an idle client connection is kept open.
+    :param log_level: logging level name.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    api_key: str | None = None
+    data_dir: Path = Path(".emulator-data")
+    public_url: str | None = None
+    render: RenderMode = RenderMode.REAL
+    face_engine: EngineChoice = EngineChoice.AUTO
+    workers: int = 2
+    faults: FaultSettings = field(default_factory=FaultSettings)
+    seed: int | None = None
+    request_log: Path | None = None
+    keepalive_timeout: float = 75.0
+    log_level: str = "INFO"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``heygen-emulator`` argument parser; every flag also reads ``HEYGEN_EMULATOR_<FLAG>``."""
+    parser = argparse.ArgumentParser(
+        prog="heygen-emulator",
+        description="Local HeyGen workflows API emulator that really renders face swaps and avatars.",
+        epilog=f"Every flag can also be set with an environment variable {ENV_PREFIX}<FLAG>, "
+        f"e.g. {ENV_PREFIX}FAIL_RATE=0.1; flags win.",
+    )
+    add = parser.add_argument
+    add("--host", help="interface to listen on (default 127.0.0.1)")
+    add("--port", type=int, help="TCP port, 0 for a free one (default 8765)")
+    add("--api-key", help="the only accepted X-Api-Key (default: any non-empty key)")
+    add(
+        "--data-dir",
+        type=Path,
+        help="where executions, outputs and samples persist (default ./.emulator-data)",
+    )
+    add("--public-url", help="base URL of output links (default: from the request's Host header)")
+    add(
+        "--render",
+        choices=[m.value for m in RenderMode],
+        help="real CPU rendering or stub outputs (default real)",
+    )
+    add("--face-engine", choices=[c.value for c in EngineChoice], help="face engine (default auto)")
+    add("--workers", type=int, help="concurrent render jobs (default 2)")
+    add("--latency", help="minimum seconds per job, e.g. 2 or 1-3 (default 0)")
+    add("--rate-limit-rate", type=float, help="fraction of /v1 requests answered 429 (default 0)")
+    add("--retry-after", type=int, help="Retry-After seconds of a 429 (default 1)")
+    add("--error-rate", type=float, help="fraction of /v1 requests answered 503 (default 0)")
+    add("--fail-rate", type=float, help="fraction of jobs that end failed (default 0)")
+    add("--seed", type=int, help="seed making fault injection deterministic")
+    add("--request-log", type=Path, help="JSON-lines file of /v1 requests (method, path, body)")
+    add("--keepalive-timeout", type=float, help="seconds to keep idle connections (default 75)")
+    add("--log-level", help="logging level (default INFO)")
+    return parser
+
+
+def load_config(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> EmulatorConfig:
+    """
+    Build the configuration from flags, then environment variables, then defaults.
+
+    :param argv: command line arguments (without the program name); ``sys.argv[1:]`` when None.
+    :param environ: environment; ``os.environ`` when None.
+    :raises SystemExit: on invalid flags (argparse prints the error).
+    """
+    parser = build_parser()
+    args = vars(parser.parse_args(argv))
+    env = os.environ if environ is None else environ
+    parse_types = {action.dest: action.type for action in parser._actions if action.dest != "help"}
+
+    def pick(name: str) -> Any:
+        if args.get(name) is not None:
+            return args[name]
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw is None or raw == "":
+            return None
+        kind = parse_types.get(name)
+        try:
+            return kind(raw) if callable(kind) else raw
+        except ValueError:
+            parser.error(f"{ENV_PREFIX}{name.upper()}: invalid value {raw!r}")
+
+    defaults = EmulatorConfig()
+    try:
+        faults = FaultSettings().updated(
+            {
+                key: value
+                for key, value in {
+                    "latency": pick("latency"),
+                    "rate_limit_rate": pick("rate_limit_rate"),
+                    "error_rate": pick("error_rate"),
+                    "fail_rate": pick("fail_rate"),
+                    "retry_after": pick("retry_after"),
+                }.items()
+                if value is not None
+            }
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    workers = pick("workers")
+    if workers is not None and workers < 1:
+        parser.error("--workers must be at least 1")
+    render = pick("render")
+    engine = pick("face_engine")
+    try:
+        render_mode = RenderMode(render) if render else defaults.render
+        engine_choice = EngineChoice(engine) if engine else defaults.face_engine
+    except ValueError as exc:
+        parser.error(str(exc))
+    public_url = pick("public_url")
+    return EmulatorConfig(
+        host=pick("host") or defaults.host,
+        port=defaults.port if pick("port") is None else pick("port"),
+        api_key=pick("api_key") or None,
+        data_dir=Path(pick("data_dir") or defaults.data_dir),
+        public_url=public_url.rstrip("/") if public_url else None,
+        render=render_mode,
+        face_engine=engine_choice,
+        workers=workers or defaults.workers,
+        faults=faults,
+        seed=pick("seed"),
+        request_log=Path(pick("request_log")) if pick("request_log") else None,
+        keepalive_timeout=defaults.keepalive_timeout
+        if pick("keepalive_timeout") is None
+        else pick("keepalive_timeout"),
+        log_level=(pick("log_level") or defaults.log_level).upper(),
+    )

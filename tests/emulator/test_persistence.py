@@ -1,0 +1,59 @@
+"""Executions and outputs survive a restart; unfinished ones are re-queued."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from airflow_heygen.emulator.testing import run_emulator
+from tests.emulator.conftest import avatar_body, faceswap_body, status_of, submit_ok, wait_final
+
+
+def test_restart_keeps_finished_and_requeues_unfinished(make_data_dir: Callable[[], Path]) -> None:
+    data_dir = make_data_dir()
+    with run_emulator(data_dir, render="stub") as emulator:
+        finished = [submit_ok(emulator, faceswap_body(emulator)), submit_ok(emulator, avatar_body(emulator))]
+        before = {execution_id: wait_final(emulator, execution_id) for execution_id in finished}
+        emulator.set_faults(latency=30)
+        unfinished = submit_ok(emulator, faceswap_body(emulator))
+        old_port = emulator.port
+        emulator.restart()
+        assert emulator.port == old_port
+        for execution_id, data in before.items():
+            status, payload = status_of(emulator, execution_id)
+            assert status == 200
+            assert payload["data"] == data
+            assert emulator.request("GET", f"/media/{execution_id}.mp4")[0] == 200
+        status, payload = status_of(emulator, unfinished)
+        assert payload["data"]["status"] in ("submitted", "processing")
+    record = json.loads((data_dir / "executions" / f"{unfinished}.json").read_text())
+    assert record["status"] in ("submitted", "processing")
+    record["ready_at"] = record["created_at"]  # let it finish at once on the next start
+    (data_dir / "executions" / f"{unfinished}.json").write_text(json.dumps(record))
+    with run_emulator(data_dir, render="stub") as emulator:
+        assert wait_final(emulator, unfinished)["status"] == "completed"
+        assert len(list((data_dir / "executions").glob("*.tmp"))) == 0
+
+
+@pytest.mark.slow
+def test_stop_during_a_real_render_then_finish_after_restart(make_data_dir: Callable[[], Path]) -> None:
+    data_dir = make_data_dir()
+    with run_emulator(data_dir, render="real", workers=1) as emulator:
+        execution_id = submit_ok(emulator, faceswap_body(emulator))
+        deadline = time.monotonic() + 30
+        while status_of(emulator, execution_id)[1]["data"]["status"] != "processing":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)  # let the worker process start rendering
+        port, started = emulator.port, time.monotonic()
+        emulator.stop()
+        assert time.monotonic() - started < 10, "stopping must not wait for the render"
+        assert not list((data_dir / "media").glob(f"{execution_id}*"))
+        emulator.start(port=port)  # the inputs are URLs on this port
+        data = wait_final(emulator, execution_id, timeout=120)
+        assert data["status"] == "completed"
+        assert (data_dir / "media" / f"{execution_id}.mp4").stat().st_size > 10_000
