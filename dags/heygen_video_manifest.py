@@ -16,13 +16,16 @@ from airflow.sdk import DAG, AssetAlias, ObjectStoragePath, Variable, task
 
 from airflow_heygen.operators.heygen import HeyGenPublishVideoOperator
 
+PUBLISHED_VIDEOS = AssetAlias(HeyGenPublishVideoOperator.DEFAULT_ASSET_ALIAS)
+
 
 @task
 def write_manifest(triggering_asset_events: Any = None, run_id: str | None = None) -> str:
     """Write the manifest of the videos whose publication triggered this run; return its URI."""
+    # Airflow files each event under the alias and under the asset itself: read the alias only.
+    events = (triggering_asset_events or {}).get(PUBLISHED_VIDEOS, [])
     videos = [
         {"uri": event.asset.uri, **{key: event.extra.get(key) for key in ("bytes", "sha256", "preview_uri")}}
-        for events in (triggering_asset_events or {}).values()
         for event in events
     ]
     root = ObjectStoragePath(Variable.get("heygen_publish_root", default="file:///tmp/heygen-videos"))
@@ -38,7 +41,7 @@ def write_manifest(triggering_asset_events: Any = None, run_id: str | None = Non
 with DAG(
     dag_id="heygen_video_manifest",
     description="List newly published HeyGen videos in a manifest",
-    schedule=[AssetAlias(HeyGenPublishVideoOperator.DEFAULT_ASSET_ALIAS)],
+    schedule=[PUBLISHED_VIDEOS],
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["heygen", "example"],

@@ -74,7 +74,12 @@ def test_faceswap_example_publishes_a_swapped_video(
     env = {**examples_env, "AIRFLOW_CONN_HEYGEN_DEFAULT": connection(emulator)}
     destination = Path(examples_env["AIRFLOW_HOME"]) / "published" / "one" / "swap.mp4"
 
-    airflow(env, "dags", "test", "heygen_faceswap", "--conf", json.dumps({"destination": str(destination)}))
+    printed = airflow(
+        env, "dags", "test", "heygen_faceswap", "--conf", json.dumps({"destination": str(destination)})
+    )
+
+    assert "faceswap" in printed
+    assert emulator.api_key not in printed, "the API key leaked into the task logs"
 
     with av.open(str(destination)) as video:
         frames = sum(1 for _ in video.decode(video=0))
