@@ -36,6 +36,9 @@ OWN_EXTRA_KEYS = frozenset(
 )
 
 MAX_ERROR_TEXT = 300
+# HeyGen's answers are a few hundred bytes; a body beyond this is a proxy's or a broken server's and is
+# not read any further (memory stays bounded whatever comes back).
+MAX_RESPONSE_BYTES = 1024 * 1024
 
 
 def execution_endpoint(execution_id: str) -> str:
@@ -188,12 +191,17 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
+def _json_or_none(body: bytes) -> Any:
+    """The decoded JSON document, or None for a body that is not JSON (or nests too deep to decode)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
 def _error_text(body: bytes) -> str:
     """HeyGen's error message from a response body, or a short excerpt of whatever came back."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        document = None
+    document = _json_or_none(body)
     if isinstance(document, Mapping):
         for container in (document.get("error"), document):
             if isinstance(container, Mapping) and isinstance(container.get("message"), str):
@@ -203,7 +211,7 @@ def _error_text(body: bytes) -> str:
 
 
 def read_response(
-    status: int, body: bytes, retry_after: str | None, *, not_found_ok: bool
+    status: int, body: bytes, retry_after: str | None, *, not_found_ok: bool, truncated: bool = False
 ) -> Mapping[str, Any] | Retry:
     """
     Interpret one HTTP response from HeyGen.
@@ -212,9 +220,10 @@ def read_response(
     :param body: the raw body.
     :param retry_after: the ``Retry-After`` header, if any.
     :param not_found_ok: whether a 404 means "no such execution" (status requests) rather than an error.
+    :param truncated: whether the body was longer than :data:`MAX_RESPONSE_BYTES` and cut there.
     :return: the response's ``data`` object, or :class:`Retry` for a failure worth repeating.
     :raises HeyGenAuthError: on 401/403.
-    :raises HeyGenRequestError: on any other 4xx.
+    :raises HeyGenRequestError: on a redirect (never followed: the key must not travel) or any other 4xx.
     """
     if status in (401, 403):
         raise HeyGenAuthError(
@@ -225,11 +234,17 @@ def read_response(
         return Retry(f"HTTP {status}: {_error_text(body)}", parse_retry_after(retry_after))
     if status == 404 and not_found_ok:
         return {"status": "not_found"}
+    if 300 <= status < 400:
+        raise HeyGenRequestError(
+            f"HeyGen answered with a redirect (HTTP {status}), which is not followed so that the API key "
+            "only ever goes to the connection's API URL; check that URL"
+        )
     if not 200 <= status < 300:
         raise HeyGenRequestError(f"HeyGen refused the request (HTTP {status}): {_error_text(body)}")
-    try:
-        document = json.loads(body)
-    except ValueError:
+    if truncated:
+        return Retry(f"HTTP {status} with a body over {MAX_RESPONSE_BYTES} bytes: {_error_text(body)}")
+    document = _json_or_none(body)
+    if document is None:
         return Retry(f"HTTP {status} with a body that is not JSON: {_error_text(body)}")
     data = document.get("data") if isinstance(document, Mapping) else None
     if not isinstance(data, Mapping):

@@ -7,16 +7,19 @@ Used by :class:`~airflow_heygen.operators.heygen.HeyGenPublishVideoOperator` whe
 The steps each have one class: :class:`PublishRequest` checks the arguments, :class:`VideoDownloader`
 streams the bytes (redirects, retries, resuming), :class:`HashingSink` counts and hashes what it writes,
 :class:`StagedFile` turns a temporary object into the destination in one step, :class:`PreviewRenderer`
-makes the PNG and :class:`VideoPublisher` puts them together.
+makes the PNG and :class:`VideoPublisher` puts them together. :class:`PublishRecord` remembers, across
+the tries of one task instance, what a try is about to land, so that a retry finds its own files.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from types import TracebackType
@@ -635,6 +638,47 @@ class PublishResult:
         return result
 
 
+@dataclass(frozen=True)
+class FileDigest:
+    """
+    The size and sha256 of one file's content.
+
+    :param size: bytes.
+    :param sha256: hex digest.
+    """
+
+    size: int
+    sha256: str
+
+    @classmethod
+    def of_bytes(cls, content: bytes) -> FileDigest:
+        """
+        The digest of ``content``.
+
+        :param content: the bytes.
+        """
+        return cls(len(content), hashlib.sha256(content).hexdigest())
+
+    def matches(self, path: ObjectStoragePath) -> bool:
+        """
+        Whether ``path`` exists with exactly this content (its size is compared first, then its hash).
+
+        :param path: the file to check.
+        """
+        fs, name = path.fs, path.path
+        if not fs.exists(name) or fs.size(name) != self.size:
+            return False
+        digest = hashlib.sha256()
+        with fs.open(name, "rb") as stream:
+            while chunk := stream.read(CHUNK_SIZE):
+                digest.update(chunk)
+        return digest.hexdigest() == self.sha256
+
+
+# Called with what is about to land (the result and each file's digest, by role) before anything lands.
+StagedCallback = Callable[["PublishResult", Mapping[str, FileDigest]], None]
+
+
 class VideoPublisher:
     """
     Downloads a video into a staged object beside its destination, renders the preview from it, then
@@ -648,11 +692,13 @@ class VideoPublisher:
         self.downloader = downloader
         self.renderer = renderer or PreviewRenderer()
 
-    def publish(self, request: PublishRequest) -> PublishResult:
+    def publish(self, request: PublishRequest, on_staged: StagedCallback | None = None) -> PublishResult:
         """
         Publish ``request.video_url`` to ``request.destination``.
 
         :param request: a checked request.
+        :param on_staged: called once everything is downloaded, verified and staged, right before the
+            files land, with the result and the digests of the files by role (``video``, ``preview``).
         :raises HeyGenInputError: when a destination exists and ``overwrite`` is off (before downloading).
         """
         targets = [request.destination, *([request.preview] if request.preview else [])]
@@ -666,9 +712,21 @@ class VideoPublisher:
         try:
             with HashingSink(video) as sink:
                 self.downloader.download(request.video_url, sink)
+            result = PublishResult(
+                uri=destination_uri(request.destination),
+                size=sink.size,
+                sha256=sink.sha256,
+                preview_uri=destination_uri(request.preview) if request.preview else None,
+            )
+            digests = {"video": FileDigest(sink.size, sink.sha256)}
             if preview is not None:
                 with video.open_for_reading() as content:
-                    preview.write(self.renderer.render(content))
+                    png = self.renderer.render(content)
+                preview.write(png)
+                digests["preview"] = FileDigest.of_bytes(png)
+            if on_staged is not None:
+                on_staged(result, digests)
+            if preview is not None:
                 preview.land(request.overwrite)
             try:
                 video.land(request.overwrite)
@@ -680,11 +738,76 @@ class VideoPublisher:
             video.discard()
             if preview is not None:
                 preview.discard()
-        result = PublishResult(
-            uri=destination_uri(request.destination),
-            size=sink.size,
-            sha256=sink.sha256,
-            preview_uri=destination_uri(request.preview) if request.preview else None,
-        )
         log.info("Published %d bytes (sha256 %s) to %s", result.size, result.sha256, result.uri)
         return result
+
+
+class PublishRecord:
+    """
+    Remembers, in ``task_state_store``, what a try of a publishing task instance is about to land, so
+    that a later try of the same task instance recognises its own files.
+
+    A try that died after landing (or in the middle of it) would otherwise fail its retry with "already
+    exists". The record is written before anything lands; a retry that finds every file in place with the
+    recorded size and sha256 returns the recorded result without downloading again, and one that finds
+    only some removes those (they are its own, byte for byte) and publishes afresh. Files that differ
+    from the record are never touched. The record is keyed by the request (video URL, destination and
+    preview), so a task whose arguments changed starts from scratch, and it stays after success, so
+    clearing a task that published the same video to the same place succeeds without copying it again.
+
+    :param store: the task's ``task_state_store`` (Airflow 3.3+), or None to remember nothing.
+    :param request: the checked request of this try.
+    """
+
+    KEY = "heygen_published"
+
+    def __init__(self, store: Any | None, request: PublishRequest) -> None:
+        self.store = store
+        self.paths = {
+            "video": request.destination,
+            **({"preview": request.preview} if request.preview else {}),
+        }
+        identity = {role: destination_uri(path) for role, path in self.paths.items()}
+        identity["video_url"] = request.video_url
+        self.fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+
+    def save(self, result: PublishResult, digests: Mapping[str, FileDigest]) -> None:
+        """
+        Remember what is about to land; a :data:`StagedCallback` for :meth:`VideoPublisher.publish`.
+
+        :param result: the result the landing will produce.
+        :param digests: each file's digest, by role.
+        """
+        if self.store is None:
+            return
+        files = {role: {"bytes": digest.size, "sha256": digest.sha256} for role, digest in digests.items()}
+        self.store.set(
+            self.KEY, {"fingerprint": self.fingerprint, "result": result.to_dict(), "files": files}
+        )
+
+    def reclaim(self) -> dict[str, Any] | None:
+        """
+        The result of an earlier try of this task instance whose files are all in place; otherwise remove
+        the files an earlier try landed before it died (those matching its record) and return None.
+        """
+        saved = self.store.get(self.KEY) if self.store is not None else None
+        if not isinstance(saved, Mapping) or saved.get("fingerprint") != self.fingerprint:
+            return None
+        files, result = saved.get("files"), saved.get("result")
+        if not isinstance(files, Mapping) or not isinstance(result, Mapping) or set(files) != set(self.paths):
+            return None
+        try:
+            digests = {
+                role: FileDigest(int(item["bytes"]), str(item["sha256"])) for role, item in files.items()
+            }
+        except (KeyError, TypeError, ValueError):
+            return None
+        ours = {role: digests[role].matches(path) for role, path in self.paths.items()}
+        if all(ours.values()):
+            log.info("An earlier try of this task already published %s; not copying it again", result["uri"])
+            return dict(result)
+        for role, path in self.paths.items():
+            if ours[role]:
+                log.info("Removing %s, landed by an earlier try that did not finish", destination_uri(path))
+                path.fs.rm(path.path)
+        return None

@@ -35,6 +35,10 @@ def test_avatar_then_faceswap_chain(heygen_conn: FakeHeyGen, dag_id: str) -> Non
         "source_image_url": "https://example.com/faces/ada.jpg",
         "target_video_url": heygen_conn.video_url(avatar_id),
     }
+    faceswap = next(ti for ti in run.get_task_instances() if ti.task_id == "faceswap")
+    faceswap_id = faceswap.xcom_pull(task_ids="faceswap", key="execution_id")
+    link = faceswap.xcom_pull(task_ids="faceswap", key="_link_HeyGenVideoLink")
+    assert link == heygen_conn.video_url(faceswap_id), "the 'HeyGen video' link points at the video"
 
 
 @pytest.mark.parametrize(

@@ -16,18 +16,25 @@ import aiohttp
 import requests
 from airflow.providers.http.hooks.http import AsyncHttpSession, HttpAsyncHook, HttpHook, SessionConfig
 from airflow.sdk.exceptions import AirflowNotFoundException
-from urllib3.exceptions import ConnectTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from airflow_heygen.api import (
     API_KEY_ENV_VAR,
     EXECUTIONS_ENDPOINT,
+    MAX_RESPONSE_BYTES,
     OWN_EXTRA_KEYS,
     ConnectionSettings,
     Retry,
     execution_endpoint,
     read_response,
 )
-from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError, HeyGenRequestError
+from airflow_heygen.exceptions import (
+    HeyGenError,
+    HeyGenExecutionError,
+    HeyGenRequestError,
+    HeyGenUnavailableError,
+)
 from airflow_heygen.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_heygen.models import Execution, ExecutionStatus
 
@@ -84,6 +91,20 @@ def raise_for_outcome(execution: Execution) -> Execution:
             f"HeyGen execution {execution.execution_id}: Workflow not found", execution.execution_id
         )
     return execution
+
+
+def unavailable_while_reading(execution_id: str, err: HeyGenUnavailableError) -> HeyGenUnavailableError:
+    """
+    ``err``, raised while reading an execution's status, retold with that execution's id and how to
+    resume: HeyGen keeps running it while the network (or HeyGen) is down.
+
+    :param execution_id: the execution being read.
+    :param err: the error that ended the retries.
+    """
+    return HeyGenUnavailableError(
+        f"HeyGen execution {execution_id}: {err}. The execution may still finish: wait for it with "
+        f"HeyGenExecutionSensor(task_id=..., execution_id={execution_id!r}) instead of submitting again"
+    )
 
 
 def timeout_message(execution_id: str, timeout: float) -> str:
@@ -193,21 +214,47 @@ class HeyGenHook(HttpHook):
         """One session per hook, so polls reuse the TCP connection."""
         return self.get_conn()
 
+    def _exchange(self, request: requests.PreparedRequest, timeout: float) -> requests.Response:
+        """
+        Send one request through the session's transport and return the response, its body still unread.
+
+        ``Session.send`` is bypassed on purpose: it follows redirects (carrying the X-Api-Key header to any
+        host), and even when told not to it reads a redirect's whole body without any overall time limit.
+
+        :param request: a request prepared by :attr:`session`.
+        :param timeout: seconds to connect, and seconds the socket may stay silent.
+        """
+        session = self.session
+        environment = session.merge_environment_settings(
+            request.url, session.proxies, True, session.verify, session.cert
+        )
+        adapter = session.get_adapter(request.url or "")
+        return adapter.send(
+            request,
+            stream=True,
+            timeout=timeout,
+            verify=True if environment["verify"] is None else environment["verify"],
+            cert=environment["cert"],
+            proxies=environment["proxies"],
+        )
+
     def _send(
         self, method: str, endpoint: str, payload: Mapping[str, Any] | None, *, not_found_ok: bool
     ) -> Mapping[str, Any]:
         settings = self.settings
         request = requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
-        options = {"check_response": False, "timeout": settings.request_timeout}
         retries = 0
         while True:
             try:
-                response = self.run_and_check(self.session, self.session.prepare_request(request), options)
+                deadline = time.monotonic() + settings.request_timeout
+                response = self._exchange(self.session.prepare_request(request), settings.request_timeout)
+                body, truncated = read_body(response, deadline)
                 outcome = read_response(
                     response.status_code,
-                    response.content,
+                    body,
                     response.headers.get("Retry-After"),
                     not_found_ok=not_found_ok,
+                    truncated=truncated,
                 )
             except (requests.ConnectionError, requests.Timeout) as err:
                 if method == "POST" and not _never_connected(err):
@@ -216,6 +263,16 @@ class HeyGenHook(HttpHook):
                         "HeyGen may have accepted the workflow, so it is not retried automatically"
                     ) from None
                 outcome = Retry(f"{type(err).__name__} from {settings.base_url}")
+            else:
+                if (
+                    method == "POST"
+                    and isinstance(outcome, Retry)
+                    and _may_have_accepted(response.status_code)
+                ):
+                    raise HeyGenError(
+                        f"Submitting to HeyGen at {settings.base_url}: {outcome.reason}. HeyGen may have "
+                        "accepted the workflow, so it is not retried automatically"
+                    )
             if not isinstance(outcome, Retry):
                 return outcome
             delay = settings.retry.next_delay(retries, outcome.reason, outcome.retry_after)
@@ -253,7 +310,10 @@ class HeyGenHook(HttpHook):
         :param execution_id: the id returned by :meth:`submit_workflow`.
         :param workflow_type: the workflow type if known, to find the video URL first time.
         """
-        data = self._send("GET", execution_endpoint(execution_id), None, not_found_ok=True)
+        try:
+            data = self._send("GET", execution_endpoint(execution_id), None, not_found_ok=True)
+        except HeyGenUnavailableError as err:
+            raise unavailable_while_reading(execution_id, err) from None
         return Execution.from_data(data, execution_id, workflow_type)
 
     def wait_for_execution(
@@ -300,6 +360,55 @@ class HeyGenHook(HttpHook):
         )
 
 
+def read_body(response: requests.Response, deadline: float) -> tuple[bytes, bool]:
+    """
+    Read a streamed response's body by ``deadline``, and at most ``MAX_RESPONSE_BYTES`` of it.
+
+    ``requests``' timeout bounds each wait for the socket, not the whole answer: a body trickling in a
+    byte at a time would otherwise hold a worker for as long as the server likes.
+
+    :param response: a response whose body was not read yet (``stream=True``).
+    :param deadline: ``time.monotonic()`` by which the body must have arrived.
+    :return: the body, cut at ``MAX_RESPONSE_BYTES``, and whether it was cut.
+    :raises requests.Timeout: when the body is still arriving at the deadline, or the socket goes silent.
+    :raises requests.ConnectionError: when the connection breaks in the middle of the body.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    complete = False
+    try:
+        while size <= MAX_RESPONSE_BYTES:
+            if time.monotonic() > deadline:
+                raise requests.Timeout("the answer was still arriving when the request timeout ran out")
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+            if not chunk:
+                complete = True
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except ReadTimeoutError as err:
+        raise requests.Timeout(str(err)) from None
+    except Urllib3Error as err:
+        raise requests.ConnectionError(str(err)) from None
+    finally:
+        if complete:
+            response.raw.release_conn()  # read to its end: the keep-alive connection serves the next poll
+        else:
+            response.close()
+    return b"".join(chunks)[:MAX_RESPONSE_BYTES], size > MAX_RESPONSE_BYTES
+
+
+def _may_have_accepted(status: int) -> bool:
+    """
+    Whether a submission may have been taken although its answer (``status``) is one to repeat: only a 429
+    and a 5xx other than 504 say for sure that it was not. A 2xx was a yes whose details got lost, a 504 is
+    a gateway that gave up waiting for HeyGen, and a status outside HTTP's ranges says nothing.
+
+    :param status: the HTTP status of a submission's answer that :func:`read_response` wants repeated.
+    """
+    return not (status == 429 or (500 <= status < 600 and status != 504))
+
+
 def _never_connected(err: requests.RequestException) -> bool:
     """
     Whether the request certainly never reached the server (refused, unresolvable, connect timeout).
@@ -310,17 +419,30 @@ def _never_connected(err: requests.RequestException) -> bool:
     return isinstance(reason, ConnectTimeoutError)
 
 
-# Keep-alive connections of the connection pool that every HeyGen trigger of one event loop shares.
+# The connection pool that every HeyGen trigger of one event loop (one triggerer) shares: at most this
+# many connections at once, and an idle one is kept this long, which covers poll intervals up to
+# that and stays under the 60-75 s after which common load balancers and servers drop idle connections.
 SHARED_POOL_CONNECTIONS = 100
+SHARED_POOL_KEEPALIVE = 50.0
+
+
+# Hooks of one event loop that look up the same connection within this many seconds of each other
+# share the lookup: a connection changed in Airflow still applies to triggers started moments later.
+SHARED_LOOKUP_SECONDS = 5.0
+_LOOKUPS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Future[ConnectionSettings]]]
+] = weakref.WeakKeyDictionary()
 
 
 class _LoopSession:
     """The aiohttp session of one event loop and the number of ``session()`` blocks using it."""
 
     def __init__(self) -> None:
-        # No cookie jar: requests of different connections (API keys) share this session.
         self.client = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=SHARED_POOL_CONNECTIONS),
+            connector=aiohttp.TCPConnector(
+                limit=SHARED_POOL_CONNECTIONS, keepalive_timeout=SHARED_POOL_KEEPALIVE
+            ),
+            # Requests of different connections (API keys) share the session: nothing may carry over.
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         self.users = 0
@@ -336,9 +458,10 @@ async def shared_client_session() -> AsyncIterator[aiohttp.ClientSession]:
     """
     The running event loop's aiohttp session, shared by every HeyGen hook on that loop.
 
-    The first user opens it and the last one to leave closes it, so a triggerer waiting for
-    thousands of executions holds one pool of at most ``SHARED_POOL_CONNECTIONS`` keep-alive
-    connections instead of a session, a connection and a file descriptor per trigger.
+    The first user opens it and the last one to leave closes it, so a triggerer waiting for thousands
+    of executions holds one pool of at most ``SHARED_POOL_CONNECTIONS`` keep-alive connections rather
+    than a session, a TCP connection and a file descriptor per trigger. Each request carries its own
+    URL, headers and timeout, so hooks of different HeyGen connections share it safely.
     """
     loop = asyncio.get_running_loop()
     shared = _LOOP_SESSIONS.get(loop)
@@ -356,11 +479,11 @@ async def shared_client_session() -> AsyncIterator[aiohttp.ClientSession]:
 
 class SingleAttemptHttpSession(AsyncHttpSession):
     """
-    An ``AsyncHttpSession`` whose ``run()`` makes exactly one attempt.
+    The HTTP provider's ``AsyncHttpSession`` with a ``run()`` that makes exactly one attempt.
 
     :class:`HeyGenAsyncHook` retries around single attempts with its own policy (which honours
-    ``Retry-After``), so the HTTP provider's per-request tenacity loop, configured for one attempt,
-    only costs CPU on every poll. SRV lookups and requests-only extra options do not apply: the hook's
+    ``Retry-After``), so the provider's per-request tenacity loop, set to one attempt, would only cost
+    CPU on every poll. SRV lookups and requests-only extra options do not apply: the hook's
     :meth:`HeyGenAsyncHook.config` sets neither.
     """
 
@@ -376,7 +499,7 @@ class SingleAttemptHttpSession(AsyncHttpSession):
         Send one request, as ``AsyncHttpSession.run()`` does with ``retry_limit=1``.
 
         :param endpoint: path relative to the base URL.
-        :param data: query parameters of a GET, or the body of other methods.
+        :param data: query parameters of a GET, or the body of a POST, PUT, PATCH or DELETE.
         :param json: a JSON body.
         :param headers: headers added to the session's.
         :param extra_options: more keyword arguments of the aiohttp request; ``check_response=False``
@@ -384,11 +507,17 @@ class SingleAttemptHttpSession(AsyncHttpSession):
         """
         options = {**(self.extra_options or {}), **(extra_options or {})}
         check_response = options.pop("check_response", True)
-        url = f"{self.base_url.rstrip('/')}/{(endpoint or '').lstrip('/')}"
+        url = self.base_url
+        if endpoint:
+            url = (
+                f"{url}/{endpoint}"
+                if not url.endswith("/") and not endpoint.startswith("/")
+                else url + endpoint
+            )
         response: aiohttp.ClientResponse = await self._request(
             url,
             params=data if self.method == "GET" else None,
-            data=data if self.method != "GET" else None,
+            data=data if self.method in ("POST", "PUT", "PATCH", "DELETE") else None,
             json=json,
             headers={**(self.headers or {}), **(headers or {})},
             auth=self.auth,
@@ -401,10 +530,13 @@ class SingleAttemptHttpSession(AsyncHttpSession):
 
 class HeyGenAsyncHook(HttpAsyncHook):
     """
-    Async HeyGen client for triggers, on the HTTP provider's ``HttpAsyncHook.session()``.
+    Async HeyGen client for triggers, on the HTTP provider's ``HttpAsyncHook``.
 
-    The connection is resolved once per hook and one ``aiohttp`` session serves every poll of a
-    trigger, so a waiting execution costs one TCP connection, not one per poll. Retries follow the same
+    The connection is resolved once per hook (a trigger makes one per run). :meth:`session` keeps
+    ``HttpAsyncHook.session()``'s contract, an ``AsyncHttpSession`` built from :meth:`config`, but binds
+    it to the event loop's shared aiohttp session (:func:`shared_client_session`) instead of opening one
+    per call: every HeyGen trigger of a triggerer polls through one keep-alive connection pool, so a
+    waiting execution costs no TCP connection, socket or session of its own. Retries follow the same
     policy as :class:`HeyGenHook`, including 429 with ``Retry-After`` (which ``HttpAsyncHook`` skips).
 
     :param heygen_conn_id: id of a connection of type ``heygen``.
@@ -422,27 +554,43 @@ class HeyGenAsyncHook(HttpAsyncHook):
         self._settings: ConnectionSettings | None = None
 
     async def settings(self) -> ConnectionSettings:
-        """The resolved connection settings, resolved once without blocking the event loop."""
-        if self._settings is None:
-            from airflow.providers.common.compat.connection import (
-                get_async_connection,
-                get_async_extra_dejson,
-            )
+        """
+        The connection settings, resolved once per hook without blocking the event loop.
 
-            try:
-                conn: Connection | None = await get_async_connection(self.heygen_conn_id, hook=self)
-            except AirflowNotFoundException:
-                conn = None
-            extra = await get_async_extra_dejson(conn) if conn is not None and conn.extra else {}
-            self._settings = ConnectionSettings.from_parts(
-                self.heygen_conn_id,
-                host=conn.host if conn else None,
-                schema=conn.schema if conn else None,
-                port=conn.port if conn else None,
-                password=conn.password if conn else None,
-                extra=extra,
-            )
+        Hooks of one event loop that need the same connection within ``SHARED_LOOKUP_SECONDS`` of each
+        other share one lookup, so thousands of triggers started together (a triggerer restart) ask
+        Airflow once; a failed lookup is not shared.
+        """
+        if self._settings is None:
+            lookups = _LOOKUPS.setdefault(asyncio.get_running_loop(), {})
+            started, lookup = lookups.get(self.heygen_conn_id, (0.0, None))
+            now = time.monotonic()
+            if (
+                lookup is None
+                or now - started > SHARED_LOOKUP_SECONDS
+                or (lookup.done() and (lookup.cancelled() or lookup.exception() is not None))
+            ):
+                lookup = asyncio.ensure_future(self._look_up_settings())
+                lookups[self.heygen_conn_id] = (now, lookup)
+            self._settings = await asyncio.shield(lookup)
         return self._settings
+
+    async def _look_up_settings(self) -> ConnectionSettings:
+        from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+
+        try:
+            conn: Connection | None = await get_async_connection(self.heygen_conn_id, hook=self)
+        except AirflowNotFoundException:
+            conn = None
+        extra = await get_async_extra_dejson(conn) if conn is not None and conn.extra else {}
+        return ConnectionSettings.from_parts(
+            self.heygen_conn_id,
+            host=conn.host if conn else None,
+            schema=conn.schema if conn else None,
+            port=conn.port if conn else None,
+            password=conn.password if conn else None,
+            extra=extra,
+        )
 
     async def config(self) -> SessionConfig:
         """Session configuration for ``HttpAsyncHook.session()``: our base URL and headers."""
@@ -451,7 +599,11 @@ class HeyGenAsyncHook(HttpAsyncHook):
             self._config = SessionConfig(
                 base_url=settings.base_url,
                 headers=settings.headers,
-                extra_options={"timeout": aiohttp.ClientTimeout(total=settings.request_timeout)},
+                # aiohttp would carry the X-Api-Key header along a redirect: never follow one.
+                extra_options={
+                    "timeout": aiohttp.ClientTimeout(total=settings.request_timeout),
+                    "allow_redirects": False,
+                },
             )
         return self._config
 
@@ -484,15 +636,39 @@ class HeyGenAsyncHook(HttpAsyncHook):
             try:
                 response = await http.run(endpoint=endpoint, extra_options={"check_response": False})
                 async with response:
-                    body = await response.read()
+                    body, truncated = await read_body_async(response)
                 outcome = read_response(
-                    response.status, body, response.headers.get("Retry-After"), not_found_ok=True
+                    response.status,
+                    body,
+                    response.headers.get("Retry-After"),
+                    not_found_ok=True,
+                    truncated=truncated,
                 )
             except (aiohttp.ClientError, asyncio.TimeoutError) as err:
                 outcome = Retry(f"{type(err).__name__} from {settings.base_url}")
             if not isinstance(outcome, Retry):
                 return Execution.from_data(outcome, execution_id, workflow_type)
-            delay = settings.retry.next_delay(retries, outcome.reason, outcome.retry_after)
+            try:
+                delay = settings.retry.next_delay(retries, outcome.reason, outcome.retry_after)
+            except HeyGenUnavailableError as err:
+                raise unavailable_while_reading(execution_id, err) from None
             retries += 1
             self.log.warning("HeyGen GET %s: %s; retry %d in %.1fs", endpoint, outcome.reason, retries, delay)
             await asyncio.sleep(delay)
+
+
+async def read_body_async(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+    """
+    Read at most ``MAX_RESPONSE_BYTES`` of a response's body (the session's total timeout bounds the time).
+
+    :param response: an aiohttp response.
+    :return: the body, cut at ``MAX_RESPONSE_BYTES``, and whether it was cut.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            break
+    return b"".join(chunks)[:MAX_RESPONSE_BYTES], size > MAX_RESPONSE_BYTES

@@ -111,6 +111,8 @@ class HeyGenTaskMixin:
     timeout: float
     deferrable: bool
     log: Any
+    # Read by HeyGenVideoLink when the task instance ends.
+    produced_video_url: str | None = None
 
     @cached_property
     def hook(self) -> HeyGenHook:
@@ -152,8 +154,8 @@ class HeyGenTaskMixin:
         return self.finish(execution_from_event(event, self.timeout), context)
 
     def finish(self, execution: Execution, context: Context) -> dict[str, Any]:
-        """Record the video link and return the result of a completed execution."""
-        HeyGenVideoLink.persist(context, execution.video_url)
+        """Keep the video URL for the "HeyGen video" link and return the result of a completed execution."""
+        self.produced_video_url = execution.video_url
         return execution.to_result()
 
 
@@ -361,6 +363,11 @@ class HeyGenPublishVideoOperator(BaseOperator):
     at any point removes the temporary and leaves nothing at the destination; an existing destination is
     only replaced with ``overwrite=True``. Arguments are checked before anything is downloaded.
 
+    A retry is idempotent: what a try is about to land is recorded in ``task_state_store`` first, so a
+    new try of the same task instance whose files are already in place (size and sha256 as recorded)
+    returns the same result without copying again, instead of failing with "already exists"
+    (:class:`~airflow_heygen.publishing.PublishRecord`).
+
     HeyGen's video URLs are public CDN links: the API key goes with a request only when the URL (or a
     redirect hop) is on the connection's own origin, never to another host. Redirects are followed only
     to http(s). Connection errors, truncated transfers, 408, 429 and 5xx are retried with the
@@ -425,6 +432,7 @@ class HeyGenPublishVideoOperator(BaseOperator):
         """Check the arguments, publish the video (and preview), and announce its Asset."""
         from airflow_heygen.publishing import (
             DownloadSettings,
+            PublishRecord,
             PublishRequest,
             VideoDownloader,
             VideoPublisher,
@@ -437,8 +445,11 @@ class HeyGenPublishVideoOperator(BaseOperator):
             overwrite=self.overwrite,
             preview=self.preview,
         )
-        with VideoDownloader(DownloadSettings.for_connection(self.heygen_conn_id)) as downloader:
-            result = VideoPublisher(downloader).publish(request).to_dict()
+        record = PublishRecord(context.get("task_state_store"), request)
+        result = record.reclaim()
+        if result is None:
+            with VideoDownloader(DownloadSettings.for_connection(self.heygen_conn_id)) as downloader:
+                result = VideoPublisher(downloader).publish(request, on_staged=record.save).to_dict()
         self.announce(context, result)
         return result
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -27,6 +29,60 @@ _EVENT_OF_STATUS = {
 }
 
 
+# The learned first wait: how many recent completions of a workflow type a triggerer remembers, how
+# many it needs before it skips polls, and which quantile of their durations the skip reaches.
+REMEMBERED_COMPLETIONS = 100
+MIN_COMPLETIONS = 8
+EARLY_QUANTILE = 0.05
+
+
+class CompletionTimes:
+    """
+    How long recent executions took to complete, per workflow type, as the triggers of one event
+    loop (one triggerer) saw it: from a trigger's first poll to the poll that found it completed.
+    """
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, deque[float]] = {}
+
+    def record(self, workflow_type: str | None, seconds: float) -> None:
+        """
+        Remember one completion.
+
+        :param workflow_type: the execution's workflow type.
+        :param seconds: time from the trigger's first poll to the poll that saw it completed.
+        """
+        key = workflow_type or ""
+        if key not in self._seconds:
+            self._seconds[key] = deque(maxlen=REMEMBERED_COMPLETIONS)
+        self._seconds[key].append(seconds)
+
+    def early(self, workflow_type: str | None) -> float | None:
+        """
+        Seconds after a first poll before which few executions of this type complete (the
+        ``EARLY_QUANTILE`` of the remembered durations); None until ``MIN_COMPLETIONS`` were seen.
+
+        :param workflow_type: the execution's workflow type.
+        """
+        seconds = self._seconds.get(workflow_type or "")
+        if seconds is None or len(seconds) < MIN_COMPLETIONS:
+            return None
+        return sorted(seconds)[int(EARLY_QUANTILE * len(seconds))]
+
+
+_COMPLETION_TIMES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CompletionTimes] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def completion_times() -> CompletionTimes:
+    """The completion times learned on the running event loop."""
+    loop = asyncio.get_running_loop()
+    if loop not in _COMPLETION_TIMES:
+        _COMPLETION_TIMES[loop] = CompletionTimes()
+    return _COMPLETION_TIMES[loop]
+
+
 class HeyGenExecutionTrigger(BaseTrigger):
     """
     Poll a HeyGen execution until it ends or its deadline passes, then yield one event.
@@ -34,7 +90,18 @@ class HeyGenExecutionTrigger(BaseTrigger):
     The deadline is wall-clock (an absolute epoch second in the serialized kwargs), so a triggerer
     restart does not restart the clock; the execution is polled once more at the deadline before
     the trigger gives up. The kwargs hold the connection id, never the API key: the key is resolved
-    inside :meth:`run`, once per run, and one HTTP session serves every poll.
+    inside :meth:`run`, once per run, and every poll goes through the triggerer's shared HTTP session
+    (see :meth:`HeyGenAsyncHook.session`).
+
+    The first poll is at once; polls are then ``poll_interval`` apart, from the start of one to the
+    start of the next. While ``learn_first_wait`` is on (the default), a triggerer that has seen
+    ``MIN_COMPLETIONS`` executions of a workflow type complete does not poll one of that type before
+    ``EARLY_QUANTILE`` (5 %) of their durations has passed: polls before it would almost always find
+    the execution still running, and each costs a request of HeyGen's rate limit. The first poll
+    then comes at that point (or, when the workflow type is only learned from the first poll's
+    answer, the second). An execution that ends before it (one in twenty, or one attached late by
+    :class:`~airflow_heygen.sensors.heygen.HeyGenExecutionSensor`), failures and unknown ids
+    included, is seen up to that much later.
 
     The event payload is ``{"status": "success" | "failed" | "not_found" | "timeout" | "error",
     "execution_id": ..., "message": ..., "execution": <operator result dict or None>}``.
@@ -46,6 +113,8 @@ class HeyGenExecutionTrigger(BaseTrigger):
     :param deadline: absolute deadline as a Unix timestamp.
     :param workflow_type: the workflow type, if known (finds the video URL in the output).
     """
+
+    learn_first_wait = True
 
     def __init__(
         self,
@@ -85,23 +154,41 @@ class HeyGenExecutionTrigger(BaseTrigger):
         """Poll until the execution ends or the deadline passes; yield exactly one event."""
         hook = HeyGenAsyncHook(self.heygen_conn_id)
         progress = StatusChangeLog(self.log, self.execution_id)
+        learned = completion_times() if self.learn_first_wait else None
         try:
             async with hook.session() as http:
+                started = time.monotonic()
+                # Learned for this workflow type already: the first poll is near the expected end.
+                early = learned.early(self.workflow_type) if learned is not None else None
+                due = started + (early or 0.0)
+                polls = 0
                 while True:
+                    await asyncio.sleep(min(max(0.0, due - time.monotonic()), self.deadline - time.time()))
+                    polled = time.monotonic()
                     execution = await hook.get_execution(http, self.execution_id, self.workflow_type)
+                    polls += 1
                     progress.observe(execution)
                     if execution.status.is_terminal:
+                        # Done at an immediate first poll says nothing about how long executions take.
+                        waited = polls > 1 or early is not None
+                        if learned is not None and waited and execution.status is ExecutionStatus.COMPLETED:
+                            learned.record(execution.workflow_type, time.monotonic() - started)
                         message = execution.error_message or f"execution {execution.status.value}"
                         yield self._event(_EVENT_OF_STATUS[execution.status], message, execution.to_result())
                         return
-                    remaining = self.deadline - time.time()
-                    if remaining <= 0:
+                    if self.deadline - time.time() <= 0:
                         message = f"HeyGen execution {self.execution_id} still running at the deadline"
                         yield self._event(EVENT_TIMEOUT, message, execution.to_result())
                         return
-                    await asyncio.sleep(min(self.poll_interval, remaining))
+                    # Due one interval after this poll began, so slow answers do not stretch the schedule.
+                    due = polled + self.poll_interval
+                    if polls == 1 and early is None and learned is not None:
+                        due = max(due, started + (learned.early(execution.workflow_type) or 0.0))
         except HeyGenError as err:
-            yield self._event(EVENT_ERROR, f"HeyGen execution {self.execution_id}: {err}")
+            message = str(err)
+            if self.execution_id not in message:
+                message = f"HeyGen execution {self.execution_id}: {message}"
+            yield self._event(EVENT_ERROR, message)
         except Exception as err:
             # Whatever broke, the task must hear of it with the execution id to resume from.
             self.log.exception("Waiting for HeyGen execution %s failed", self.execution_id)
