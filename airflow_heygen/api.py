@@ -62,25 +62,33 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_retry_after: float = 120.0
 
-    def next_delay(self, retries_done: int, reason: str, retry_after: float | None) -> float:
+    def next_delay(
+        self, retries_done: int, reason: str, retry_after: float | None, remaining: float | None = None
+    ) -> float:
         """
         Seconds to wait before the next attempt.
 
         :param retries_done: how many retries were made already.
         :param reason: why the last attempt failed, used in the error when the budget is spent.
         :param retry_after: the server's ``Retry-After`` in seconds, honoured when given.
-        :raises HeyGenUnavailableError: when no retry is left.
+        :param remaining: seconds left until the caller's own deadline, if it has one: no wait goes past
+            it (the last attempt is made at the deadline), and none starts after it.
+        :raises HeyGenUnavailableError: when no retry is left, or the deadline has passed.
         """
         if retries_done >= self.max_retries:
             raise HeyGenUnavailableError(
                 f"HeyGen did not answer after {retries_done + 1} attempt(s): {reason}"
+            )
+        if remaining is not None and remaining <= 0:
+            raise HeyGenUnavailableError(
+                f"HeyGen did not answer before the deadline, after {retries_done + 1} attempt(s): {reason}"
             )
         backoff = min(self.max_delay, self.min_delay * 2**retries_done)
         # "Equal jitter": spreads clients that failed together without ever waiting less than half.
         delay = random.uniform(backoff / 2, backoff)
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.max_retry_after))
-        return delay
+        return delay if remaining is None else min(delay, remaining)
 
 
 def _number_from_extra(extra: Mapping[str, Any], key: str, default: float, *, minimum: float) -> float:

@@ -165,7 +165,9 @@ class HeyGenExecutionTrigger(BaseTrigger):
                 while True:
                     await asyncio.sleep(min(max(0.0, due - time.monotonic()), self.deadline - time.time()))
                     polled = time.monotonic()
-                    execution = await hook.get_execution(http, self.execution_id, self.workflow_type)
+                    execution = await hook.get_execution(
+                        http, self.execution_id, self.workflow_type, deadline=self.deadline
+                    )
                     polls += 1
                     progress.observe(execution)
                     if execution.status.is_terminal:

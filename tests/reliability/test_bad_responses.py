@@ -92,7 +92,9 @@ bodies = st.one_of(
 statuses_codes = st.sampled_from(
     [200, 200, 200, 201, 204, 301, 302, 307, 400, 401, 403, 404, 409, 418, 429, 500, 502, 503, 504]
 )
-retry_afters = st.sampled_from(["", "soon", "0", "0.2", "-3", "Wed, 21 Oct 2015 07:28:00 GMT", "1e400"])
+short_retry_afters = st.sampled_from(["", "soon", "0", "0.2", "-3", "nan", "Wed, 21 Oct 2015 07:28:00 GMT"])
+# Beyond any deadline here: honoured up to the policy's cap (120 s), but never past a caller's deadline.
+long_retry_afters = st.sampled_from(["3600", "1e400", "Wed, 21 Oct 2099 07:28:00 GMT"])
 content_types = st.sampled_from(["application/json", "text/html; charset=utf-8", "application/octet-stream"])
 raw_answers = st.sampled_from(
     [
@@ -107,8 +109,12 @@ raw_answers = st.sampled_from(
 
 
 @st.composite
-def answers(draw: st.DrawFn) -> Answer:
-    """Any answer a broken server or proxy could give."""
+def answers(draw: st.DrawFn, retry_afters: st.SearchStrategy[str] = short_retry_afters) -> Answer:
+    """
+    Any answer a broken server or proxy could give.
+
+    :param retry_afters: the ``Retry-After`` values it may send.
+    """
     kind = draw(st.sampled_from(["plain", "plain", "plain", "drip", "lie", "raw"]))
     if kind == "raw":
         return Answer(raw=draw(raw_answers))
@@ -198,7 +204,7 @@ def test_the_async_hook_survives_any_answer(server: ScriptedServer, answer: Answ
 
 
 @PROPERTY
-@given(answer=answers())
+@given(answer=answers(st.one_of(short_retry_afters, long_retry_afters)))
 def test_the_trigger_yields_exactly_one_event_whatever_the_answers(
     server: ScriptedServer, answer: Answer
 ) -> None:
@@ -235,6 +241,17 @@ def test_a_submission_is_never_repeated_after_an_answer_that_may_mean_it_was_tak
     else:
         assert len(posts) == 2 and execution_id == "node-gw-ok"
     assert_key_stayed_home(server)
+
+
+def test_waiting_in_the_worker_never_sleeps_past_the_timeout_whatever_retry_after_says(
+    server: ScriptedServer,
+) -> None:
+    rate_limited = Answer(429, b'{"error": {"message": "slow down"}}', (("Retry-After", "3600"),))
+    server.reset([], rate_limited)
+    started = time.monotonic()
+    with pytest.raises(HeyGenError, match=r"node-gw-any: .*HeyGenExecutionSensor"):
+        HeyGenHook().wait_for_execution("node-gw-any", poll_interval=0.05, timeout=1.0)
+    assert time.monotonic() - started < 1.0 + BUDGET + SLACK
 
 
 unknown_statuses = st.one_of(

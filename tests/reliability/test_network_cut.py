@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(240)]
 # The face swap's budget: 3 attempts of at most 0.5 s each, about a second in all.
 CUT_CONNECTION = {"retry_limit": 2, "retry_min_delay": 0.05, "retry_max_delay": 0.1, "request_timeout": 0.5}
 # The sensor's: about 30 s of retries, which outlasts the rest of the cut.
+CUT_WORDS = {CutMode.REFUSE: "refused", CutMode.RESET: "reset", CutMode.STALL: "accepted, never answered"}
 PATIENT_CONNECTION = {"retry_limit": 60, "retry_min_delay": 0.2, "retry_max_delay": 0.5, "request_timeout": 2}
 
 
@@ -97,7 +98,7 @@ def test_a_cut_longer_than_the_retries_fails_naming_the_execution_and_the_sensor
     report.add(
         ScenarioCounts(
             scenario=f"Network cut ({mode.value}, {wait})",
-            injected=f"every connection {mode.value} from the submission until the task failed "
+            injected=f"every connection {CUT_WORDS[mode]} from the submission until the task failed "
             "(longer than its 3 attempts), then restored",
             jobs=1,
             submissions=len(request_log.submissions(source_prefix, since=started)),
