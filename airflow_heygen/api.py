@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from airflow_heygen.defaults import (
+    DEFAULT_MAX_RETRY_AFTER,
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    DEFAULT_RETRY_MIN_DELAY,
+)
 from airflow_heygen.exceptions import (
     HeyGenAuthError,
     HeyGenInputError,
@@ -22,6 +29,10 @@ from airflow_heygen.exceptions import (
 
 DEFAULT_BASE_URL = "https://api.heygen.com"
 API_KEY_ENV_VAR = "HEYGEN_API_KEY"
+# Where requests go when no connection names a host: HeyGen's API unless this variable says otherwise.
+# Meant for tests and the local emulator (so a key-only set-up can be exercised offline); production
+# leaves it unset.
+BASE_URL_ENV_VAR = "HEYGEN_API_URL"
 API_KEY_HEADER = "X-Api-Key"
 EXECUTIONS_ENDPOINT = "v1/workflows/executions"
 
@@ -34,6 +45,9 @@ REQUEST_TIMEOUT_EXTRA = "request_timeout"
 OWN_EXTRA_KEYS = frozenset(
     {RETRY_LIMIT_EXTRA, RETRY_MIN_DELAY_EXTRA, RETRY_MAX_DELAY_EXTRA, REQUEST_TIMEOUT_EXTRA}
 )
+# The HTTP provider's transport extras, which both hooks honour the way ``requests`` does.
+TRANSPORT_EXTRA_KEYS = ("proxies", "verify", "cert", "trust_env")
+REDACTED = "***"
 
 MAX_ERROR_TEXT = 300
 # HeyGen's answers are a few hundred bytes; a body beyond this is a proxy's or a broken server's and is
@@ -57,10 +71,10 @@ class RetryPolicy:
     :param max_retry_after: cap on a server's ``Retry-After``, so a worker is never parked for hours.
     """
 
-    max_retries: int = 5
-    min_delay: float = 1.0
-    max_delay: float = 30.0
-    max_retry_after: float = 120.0
+    max_retries: int = DEFAULT_RETRY_LIMIT
+    min_delay: float = DEFAULT_RETRY_MIN_DELAY
+    max_delay: float = DEFAULT_RETRY_MAX_DELAY
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
 
     def next_delay(
         self, retries_done: int, reason: str, retry_after: float | None, remaining: float | None = None
@@ -104,6 +118,104 @@ def _number_from_extra(extra: Mapping[str, Any], key: str, default: float, *, mi
 
 
 @dataclass(frozen=True)
+class Transport:
+    """
+    How requests reach HeyGen: the HTTP provider's transport extras, read once for both hooks.
+
+    :param proxies: ``requests``-style proxies by scheme (``{"https": "http://proxy:3128"}``), plus an
+        optional ``no_proxy`` entry.
+    :param verify: verify TLS certificates (True), don't (False), or the path of a CA bundle.
+    :param cert: a client certificate: a PEM path, or ``(cert path, key path)``.
+    :param trust_env: also honour ``HTTP(S)_PROXY``/``NO_PROXY`` and ``REQUESTS_CA_BUNDLE`` from the
+        environment, as ``requests`` does.
+    """
+
+    proxies: tuple[tuple[str, str], ...] = ()
+    verify: bool | str = True
+    cert: str | tuple[str, str] | None = None
+    trust_env: bool = True
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, Any]) -> Transport:
+        """
+        Read (and check) the transport keys of a connection's extra.
+
+        :param extra: the connection's extra.
+        :raises HeyGenInputError: naming the key whose value cannot work.
+        """
+        proxies = extra.get("proxies") or {}
+        if not isinstance(proxies, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in proxies.items()
+        ):
+            raise HeyGenInputError(
+                "connection extra proxies", f"must map schemes to proxy URLs, got {proxies!r}"
+            )
+        verify = extra.get("verify", True)
+        if isinstance(verify, str) and verify.strip().lower() in ("true", "false"):
+            verify = verify.strip().lower() == "true"
+        if not isinstance(verify, (bool, str)) or verify == "":
+            raise HeyGenInputError(
+                "connection extra verify", f"must be true, false or a CA bundle path, got {verify!r}"
+            )
+        cert = extra.get("cert")
+        if isinstance(cert, list):
+            cert = tuple(cert)
+        if cert is not None and not (
+            isinstance(cert, str)
+            or (isinstance(cert, tuple) and len(cert) == 2 and all(isinstance(p, str) for p in cert))
+        ):
+            raise HeyGenInputError(
+                "connection extra cert", f"must be a PEM path or [cert path, key path], got {cert!r}"
+            )
+        trust_env = extra.get("trust_env", True)
+        if isinstance(trust_env, str):
+            trust_env = trust_env.strip().lower() not in ("false", "0", "no")
+        return cls(
+            proxies=tuple(sorted(proxies.items())), verify=verify, cert=cert, trust_env=bool(trust_env)
+        )
+
+    def proxy_for(self, url: str) -> str | None:
+        """
+        The proxy a request to ``url`` goes through, chosen exactly as ``requests`` chooses it: the
+        extra's proxies first, then (with ``trust_env``) the environment's unless ``NO_PROXY`` covers
+        the host.
+
+        :param url: the request's URL.
+        """
+        from requests.utils import get_environ_proxies, select_proxy
+
+        proxies = dict(self.proxies)
+        if self.trust_env:
+            for scheme, proxy in get_environ_proxies(url, no_proxy=proxies.get("no_proxy")).items():
+                proxies.setdefault(scheme, proxy)
+        return select_proxy(url, proxies)
+
+    def ca_bundle(self) -> str | None:
+        """
+        The CA bundle that verifies servers, as ``requests`` picks it; None when not verifying.
+
+        A path in ``verify`` wins; with ``verify=True`` the environment's ``REQUESTS_CA_BUNDLE`` or
+        ``CURL_CA_BUNDLE`` (with ``trust_env``), else certifi's bundle, the one ``requests`` ships with.
+        """
+        if self.verify is False:
+            return None
+        if isinstance(self.verify, str):
+            return self.verify
+        if self.trust_env:
+            from_env = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if from_env:
+                return from_env
+        from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+        return str(DEFAULT_CA_BUNDLE_PATH)
+
+
+def default_base_url() -> str:
+    """HeyGen's API, or the URL in ``HEYGEN_API_URL`` (tests, the emulator)."""
+    return (os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL).rstrip("/")
+
+
+@dataclass(frozen=True)
 class ConnectionSettings:
     """
     A HeyGen connection, resolved: where to send requests, with which key, how patiently.
@@ -112,17 +224,32 @@ class ConnectionSettings:
     :param api_key: the API key; kept out of ``repr``.
     :param retry: the retry policy from the connection's extra.
     :param request_timeout: seconds a single HTTP request may take.
+    :param transport: proxies and TLS settings.
     """
 
     base_url: str
     api_key: str = field(repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    request_timeout: float = 30.0
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    transport: Transport = field(default_factory=Transport)
 
     @property
     def headers(self) -> dict[str, str]:
         """Headers every request carries."""
         return {API_KEY_HEADER: self.api_key, "Accept": "application/json"}
+
+    def url(self, endpoint: str) -> str:
+        """The absolute URL of an API endpoint (``v1/workflows/executions``) on this connection's host."""
+        return f"{self.base_url}/{endpoint.lstrip('/')}"
+
+    def scrub(self, text: str) -> str:
+        """
+        ``text`` with the API key replaced by ``***``: whatever a server, proxy or gateway echoes back
+        (some echo request headers) must not carry the key into a log, an exception or a trigger event.
+
+        :param text: any text that may have come from the network.
+        """
+        return text.replace(self.api_key, REDACTED) if self.api_key else text
 
     @classmethod
     def from_parts(
@@ -143,7 +270,7 @@ class ConnectionSettings:
         :param schema: URL scheme when ``host`` has none (default https).
         :param port: optional port.
         :param password: the API key.
-        :param extra: the connection's extra (retry settings).
+        :param extra: the connection's extra (retry and transport settings).
         """
         api_key = password or os.environ.get(API_KEY_ENV_VAR, "")
         if not api_key.strip():
@@ -156,16 +283,22 @@ class ConnectionSettings:
         elif host:
             base_url = f"{schema or 'https'}://{host.rstrip('/')}"
         else:
-            base_url = DEFAULT_BASE_URL
+            base_url = default_base_url()
         if port:
             base_url = f"{base_url}:{port}"
         retry = RetryPolicy(
-            max_retries=int(_number_from_extra(extra, RETRY_LIMIT_EXTRA, 5, minimum=0)),
-            min_delay=_number_from_extra(extra, RETRY_MIN_DELAY_EXTRA, 1.0, minimum=0),
-            max_delay=_number_from_extra(extra, RETRY_MAX_DELAY_EXTRA, 30.0, minimum=0),
+            max_retries=int(_number_from_extra(extra, RETRY_LIMIT_EXTRA, DEFAULT_RETRY_LIMIT, minimum=0)),
+            min_delay=_number_from_extra(extra, RETRY_MIN_DELAY_EXTRA, DEFAULT_RETRY_MIN_DELAY, minimum=0),
+            max_delay=_number_from_extra(extra, RETRY_MAX_DELAY_EXTRA, DEFAULT_RETRY_MAX_DELAY, minimum=0),
         )
-        timeout = _number_from_extra(extra, REQUEST_TIMEOUT_EXTRA, 30.0, minimum=0.001)
-        return cls(base_url=base_url, api_key=api_key.strip(), retry=retry, request_timeout=timeout)
+        timeout = _number_from_extra(extra, REQUEST_TIMEOUT_EXTRA, DEFAULT_REQUEST_TIMEOUT, minimum=0.001)
+        return cls(
+            base_url=base_url,
+            api_key=api_key.strip(),
+            retry=retry,
+            request_timeout=timeout,
+            transport=Transport.from_extra(extra),
+        )
 
 
 @dataclass(frozen=True)
@@ -207,19 +340,34 @@ def _json_or_none(body: bytes) -> Any:
         return None
 
 
-def _error_text(body: bytes) -> str:
-    """HeyGen's error message from a response body, or a short excerpt of whatever came back."""
+def _error_text(body: bytes, secret: str) -> str:
+    """
+    HeyGen's error message from a response body, or a short excerpt of whatever came back, with
+    ``secret`` (the API key) blanked out: a proxy or gateway may echo the request's headers.
+    """
+    text = None
     document = _json_or_none(body)
     if isinstance(document, Mapping):
         for container in (document.get("error"), document):
             if isinstance(container, Mapping) and isinstance(container.get("message"), str):
-                return container["message"][:MAX_ERROR_TEXT]
-    text = " ".join(body[:MAX_ERROR_TEXT].decode("utf-8", "replace").split())
-    return text or "(empty body)"
+                text = container["message"]
+                break
+    if text is None:
+        # Scrub before cutting: a key cut in half by the excerpt's end would no longer be found.
+        text = " ".join(body[:4096].decode("utf-8", "replace").split())
+    if secret:
+        text = text.replace(secret, REDACTED)
+    return text[:MAX_ERROR_TEXT] or "(empty body)"
 
 
 def read_response(
-    status: int, body: bytes, retry_after: str | None, *, not_found_ok: bool, truncated: bool = False
+    status: int,
+    body: bytes,
+    retry_after: str | None,
+    *,
+    not_found_ok: bool,
+    truncated: bool = False,
+    secret: str = "",
 ) -> Mapping[str, Any] | Retry:
     """
     Interpret one HTTP response from HeyGen.
@@ -229,17 +377,18 @@ def read_response(
     :param retry_after: the ``Retry-After`` header, if any.
     :param not_found_ok: whether a 404 means "no such execution" (status requests) rather than an error.
     :param truncated: whether the body was longer than :data:`MAX_RESPONSE_BYTES` and cut there.
+    :param secret: the API key, blanked out of any text taken from the body.
     :return: the response's ``data`` object, or :class:`Retry` for a failure worth repeating.
     :raises HeyGenAuthError: on 401/403.
     :raises HeyGenRequestError: on a redirect (never followed: the key must not travel) or any other 4xx.
     """
     if status in (401, 403):
         raise HeyGenAuthError(
-            f"HeyGen rejected the API key (HTTP {status}: {_error_text(body)}); "
+            f"HeyGen rejected the API key (HTTP {status}: {_error_text(body, secret)}); "
             f"check the connection's API Key or {API_KEY_ENV_VAR}"
         )
     if status == 429 or status >= 500:
-        return Retry(f"HTTP {status}: {_error_text(body)}", parse_retry_after(retry_after))
+        return Retry(f"HTTP {status}: {_error_text(body, secret)}", parse_retry_after(retry_after))
     if status == 404 and not_found_ok:
         return {"status": "not_found"}
     if 300 <= status < 400:
@@ -248,13 +397,15 @@ def read_response(
             "only ever goes to the connection's API URL; check that URL"
         )
     if not 200 <= status < 300:
-        raise HeyGenRequestError(f"HeyGen refused the request (HTTP {status}): {_error_text(body)}")
+        raise HeyGenRequestError(f"HeyGen refused the request (HTTP {status}): {_error_text(body, secret)}")
     if truncated:
-        return Retry(f"HTTP {status} with a body over {MAX_RESPONSE_BYTES} bytes: {_error_text(body)}")
+        return Retry(
+            f"HTTP {status} with a body over {MAX_RESPONSE_BYTES} bytes: {_error_text(body, secret)}"
+        )
     document = _json_or_none(body)
     if document is None:
-        return Retry(f"HTTP {status} with a body that is not JSON: {_error_text(body)}")
+        return Retry(f"HTTP {status} with a body that is not JSON: {_error_text(body, secret)}")
     data = document.get("data") if isinstance(document, Mapping) else None
     if not isinstance(data, Mapping):
-        return Retry(f"HTTP {status} without a 'data' object: {_error_text(body)}")
+        return Retry(f"HTTP {status} without a 'data' object: {_error_text(body, secret)}")
     return data

@@ -34,6 +34,24 @@ class HeyGenRequestError(HeyGenError):
     """HeyGen refused a request for a reason retrying cannot fix (a 4xx other than 401, 403 and 429)."""
 
 
+class HeyGenTLSError(HeyGenRequestError):
+    """The TLS handshake with HeyGen (or the proxy) failed: a certificate could not be verified."""
+
+
+class HeyGenNoAnswerError(HeyGenError):
+    """
+    A submission may have reached HeyGen, but no answer came back (a read timeout, a dropped
+    connection, a 504): HeyGen may have accepted it, so it is not repeated automatically.
+    """
+
+
+class HeyGenSubmissionInDoubtError(AirflowFailException, HeyGenError):
+    """
+    A job may exist at HeyGen that this task cannot confirm: an earlier try (or this one) sent the
+    submission and never learned its id. The task fails without retries rather than pay twice.
+    """
+
+
 class HeyGenUnavailableError(HeyGenError):
     """HeyGen stayed unreachable or kept answering 429/5xx past the retry budget."""
 

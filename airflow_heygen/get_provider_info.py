@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_heygen import __version__
+from airflow_heygen.defaults import (
+    DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RETRY_LIMIT,
+    DEFAULT_RETRY_MAX_DELAY,
+    DEFAULT_RETRY_MIN_DELAY,
+)
 
 # The connection form, declared once: Airflow reads it from here (provider info) and, as a
 # fallback, through the hook's get_ui_field_behaviour() / get_connection_form_widgets().
@@ -19,22 +25,24 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     "retry_limit": {
         "label": "Retry limit",
-        "description": "Retries of a request after 429, 5xx, timeouts or connection errors (default 5).",
+        "description": "Retries of a request after 429, 5xx, timeouts or connection errors "
+        f"(default {DEFAULT_RETRY_LIMIT}).",
         "schema": {"type": ["integer", "null"], "minimum": 0},
     },
     "retry_min_delay": {
         "label": "Retry min delay (s)",
-        "description": "Backoff before the first retry, doubling on each retry (default 1).",
+        "description": "Backoff before the first retry, doubling on each retry "
+        f"(default {DEFAULT_RETRY_MIN_DELAY:g}).",
         "schema": {"type": ["number", "null"], "minimum": 0},
     },
     "retry_max_delay": {
         "label": "Retry max delay (s)",
-        "description": "Cap on the backoff between retries (default 30).",
+        "description": f"Cap on the backoff between retries (default {DEFAULT_RETRY_MAX_DELAY:g}).",
         "schema": {"type": ["number", "null"], "minimum": 0},
     },
     "request_timeout": {
         "label": "Request timeout (s)",
-        "description": "Seconds one HTTP request to HeyGen may take (default 30).",
+        "description": f"Seconds one HTTP request to HeyGen may take (default {DEFAULT_REQUEST_TIMEOUT:g}).",
         "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
     },
 }

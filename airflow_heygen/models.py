@@ -150,5 +150,4 @@ class Execution:
             status=ExecutionStatus.parse(result.get("status")),
             workflow_type=result.get("workflow_type"),
             output=dict(result.get("output") or {}),
-            error_message=result.get("error_message"),
         )

@@ -3,7 +3,8 @@ Item 4, publishing: peak memory and throughput of ``HeyGenPublishVideoOperator``
 from the emulator to ``file://``, against ``curl -o`` of the same URL. Source and destinations live in
 ``/dev/shm`` so that disk speed does not decide; runs alternate (ours, curl, ours, ...) and the median
 is kept. Our side runs the operator's ``execute()`` in a fresh child process, sampling its resident
-memory every 20 ms. Usage::
+memory every 20 ms. CPU seconds (user + system, all threads) are recorded for both sides too: on a
+shared machine they move much less with other load than wall time does. Usage::
 
     .venv/bin/python bench/bench_publish.py [--size-mib 1024] [--repeat 3]
 """
@@ -15,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -69,13 +71,23 @@ def child_main(args: argparse.Namespace) -> None:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     with sampling_profile(args.profile) if args.profile else contextlib.nullcontext():
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = operator.execute({"outlet_events": _OutletEvents()})  # type: ignore[arg-type]
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     running = False
     sampler.join()
     peak = max(peak, rss_bytes())
-    print(json.dumps({"seconds": seconds, "baseline_rss": baseline, "peak_rss": peak, "result": result}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_seconds": cpu_seconds,
+                "baseline_rss": baseline,
+                "peak_rss": peak,
+                "result": result,
+            }
+        )
+    )
 
 
 def _write_video(path: Path, size_mib: int) -> str:
@@ -130,7 +142,9 @@ def _peak_rss(pid: int) -> int | None:
 
 def _curl(url: str, destination: Path) -> dict[str, Any]:
     """``curl -o``: wall time, and its peak memory sampled from ``/proc`` while it runs (``wait4``'s
-    ``ru_maxrss`` would count the forked Python parent's pages before ``exec``)."""
+    ``ru_maxrss`` would count the forked Python parent's pages before ``exec``); its CPU seconds from
+    the growth of this process's ``RUSAGE_CHILDREN`` (the emulator, still running, is not in it)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(["curl", "-sS", "--fail", "-o", str(destination), url])
     peak = 0
@@ -140,7 +154,9 @@ def _curl(url: str, destination: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     if process.returncode != 0:
         raise RuntimeError(f"curl exited with {process.returncode}")
-    return {"seconds": seconds, "peak_rss": peak}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss": peak}
 
 
 def run(size_mib: int = 1024, repeat: int = 3, profile: Path | None = None) -> dict[str, Any]:
@@ -173,7 +189,12 @@ def run(size_mib: int = 1024, repeat: int = 3, profile: Path | None = None) -> d
                     raise RuntimeError("curl's copy has the wrong size")
                 destination.unlink()
                 mine_s, curl_s = ours[-1]["seconds"], curl[-1]["seconds"]
-                print(f"  publishing run {index + 1}: ours {mine_s:.2f}s, curl {curl_s:.2f}s", flush=True)
+                mine_cpu, curl_cpu = ours[-1]["cpu_seconds"], curl[-1]["cpu_seconds"]
+                print(
+                    f"  publishing run {index + 1}: ours {mine_s:.2f}s (cpu {mine_cpu:.2f}s), "
+                    f"curl {curl_s:.2f}s (cpu {curl_cpu:.2f}s), load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
             sha256_mib_s = _sha256_speed(data_dir / "media" / VIDEO_NAME)
             if profile is not None:
                 destination = Path(temp) / "profiled.mp4"
@@ -192,6 +213,12 @@ def run(size_mib: int = 1024, repeat: int = 3, profile: Path | None = None) -> d
         "ours_peak_rss": statistics.median(row["peak_rss"] for row in ours),
         "ours_baseline_rss": statistics.median(row["baseline_rss"] for row in ours),
         "curl_peak_rss": statistics.median(row["peak_rss"] for row in curl),
+        "ratio_of_medians": curl_seconds / ours_seconds,
+        "ratio_per_run": [
+            theirs["seconds"] / mine["seconds"] for mine, theirs in zip(ours, curl, strict=True)
+        ],
+        "ours_cpu_seconds": statistics.median(row["cpu_seconds"] for row in ours),
+        "curl_cpu_seconds": statistics.median(row["cpu_seconds"] for row in curl),
         "all_seconds": {"ours": [row["seconds"] for row in ours], "curl": [row["seconds"] for row in curl]},
         "sha256_mib_s": sha256_mib_s,
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -73,13 +74,16 @@ class FakeHeyGen:
         self.executions: dict[str, FakeExecution] = {}
         self.plan = Plan()
         self.connections = 0
+        # Submissions that create their execution and then close the connection without an answer.
+        self.lose_submission_replies = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self.scheme = "http"
 
     @property
     def base_url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def count(self, method: str, path_prefix: str = EXECUTIONS_PATH) -> int:
         return sum(1 for r in self.requests if r.method == method and r.path.startswith(path_prefix))
@@ -99,7 +103,8 @@ class FakeHeyGen:
     def video_url(self, execution_id: str) -> str:
         return f"{self.base_url}/media/{execution_id}.mp4"
 
-    def start(self) -> str:
+    def start(self, ssl_context: ssl.SSLContext | None = None) -> str:
+        """Serve on a free loopback port (over TLS with ``ssl_context``); return the base URL."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -119,6 +124,9 @@ class FakeHeyGen:
                 body = self.rfile.read(length) if length else b""
                 with fake._lock:
                     fake.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
+                    if fake._loses_this_reply(self.command, self.path, self.headers.get("X-Api-Key"), body):
+                        self.close_connection = True
+                        return
                     reply = fake._take_reply(self.command) if self.path.startswith("/v1/") else None
                     if reply is None:
                         reply = fake._answer(self.command, self.path, self.headers.get("X-Api-Key"), body)
@@ -139,6 +147,9 @@ class FakeHeyGen:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
@@ -148,6 +159,16 @@ class FakeHeyGen:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+    def _loses_this_reply(self, method: str, path: str, api_key: str | None, body: bytes) -> bool:
+        """Create the submission's execution, then report that its answer is to be lost."""
+        if not (self.lose_submission_replies and method == "POST" and path == EXECUTIONS_PATH):
+            return False
+        if api_key != self.api_key:
+            return False
+        self.lose_submission_replies -= 1
+        self.add_execution(json.loads(body)["workflow_type"], self.plan.polls, self.plan.status)
+        return True
 
     def _take_reply(self, method: str) -> Reply | None:
         for reply in list(self.replies):

@@ -29,6 +29,7 @@ from airflow_heygen.exceptions import (
     HeyGenUnavailableError,
 )
 from airflow_heygen.operators.heygen import HeyGenPublishVideoOperator
+from airflow_heygen.publishing import DownloadSettings
 from tests.conftest import TEST_KEY, heygen_connection_uri
 
 MIB = 1024 * 1024
@@ -259,7 +260,7 @@ def test_an_interrupted_transfer_resumes_with_a_range_request(foreign: MediaServ
 
     first, second = foreign.requests_to("/v.mp4")
     assert "Range" not in first.headers
-    assert second.headers["Range"] == f"bytes={MIB}-", "from the last whole chunk written"
+    assert second.headers["Range"] == f"bytes={MIB + MIB // 2}-", "from the last byte received"
     assert second.headers["If-Range"] == '"v1"'
     assert result["sha256"] == sha256(body)
     assert (tmp_path / "v.mp4").read_bytes() == body
@@ -281,7 +282,8 @@ def test_a_server_without_ranges_is_read_again_from_the_start(foreign: MediaServ
 @pytest.mark.parametrize(
     "video",
     [
-        pytest.param(Video(b"x" * 500_000, breaks=99, cut=200_000), id="drops-mid-stream"),
+        pytest.param(Video(b"x" * 500_000, ranges=False, breaks=99, cut=200_000), id="drops-mid-stream"),
+        pytest.param(Video(b"x" * 500_000, breaks=99, cut=0), id="drops-before-any-byte"),
         pytest.param(Video(b"x" * 500_000, ranges=False, overstated=1000), id="overstates-content-length"),
     ],
 )
@@ -295,6 +297,48 @@ def test_a_transfer_that_never_completes_leaves_nothing(
 
     assert len(foreign.requests_to("/v.mp4")) == 4, "the first try and the connection's 3 retries"
     assert leftovers(tmp_path) == []
+
+
+def test_every_resume_keeps_the_bytes_already_received(foreign: MediaServer, tmp_path: Path) -> None:
+    body = bytes(range(256)) * 2000
+    foreign.routes["/v.mp4"] = Video(body, breaks=3, cut=150_000)
+
+    result, _ = publish(video_url=foreign.url("/v.mp4"), destination=str(tmp_path / "v.mp4"))
+
+    asked = [seen.headers.get("Range") for seen in foreign.requests_to("/v.mp4")]
+    assert asked == [None, "bytes=150000-", "bytes=300000-", "bytes=450000-"], "no byte fetched twice"
+    assert (result["bytes"], result["sha256"]) == (len(body), sha256(body))
+    assert (tmp_path / "v.mp4").read_bytes() == body
+
+
+def test_chunked_and_compressed_bodies_are_published_decoded(foreign: MediaServer, tmp_path: Path) -> None:
+    import gzip
+
+    body = bytes(range(256)) * 5000
+
+    def chunked(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for start in range(0, len(body), 100_000):
+            piece = body[start : start + 100_000]
+            handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        handler.wfile.write(b"0\r\n\r\n")
+
+    def compressed(handler: BaseHTTPRequestHandler) -> None:  # despite Accept-Encoding: identity
+        payload = gzip.compress(body)
+        handler.send_response(200)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    foreign.routes["/chunked.mp4"], foreign.routes["/gzip.mp4"] = chunked, compressed
+
+    for name in ("chunked", "gzip"):
+        result, _ = publish(video_url=foreign.url(f"/{name}.mp4"), destination=str(tmp_path / f"{name}.mp4"))
+        assert (result["bytes"], result["sha256"]) == (len(body), sha256(body)), name
+        assert (tmp_path / f"{name}.mp4").read_bytes() == body
 
 
 def test_server_errors_are_retried_then_fail_cleanly(
@@ -410,13 +454,13 @@ def test_the_api_key_goes_only_to_the_connections_own_origin(
         ("moved", media.url("/media/moved.mp4")),
         ("public", foreign.url("/cdn/public.mp4")),
     ]:
-        result, _ = publish(video_url=url, destination=str(tmp_path / f"{name}.mp4"))
-        assert TEST_KEY not in repr(result)
+        publish(video_url=url, destination=str(tmp_path / f"{name}.mp4"))
 
     assert [seen.headers.get("X-Api-Key") for seen in media.seen] == [TEST_KEY, TEST_KEY]
     assert [seen.headers.get("X-Api-Key") for seen in foreign.seen] == [None, None]
     assert (tmp_path / "moved.mp4").read_bytes() == b"moved"
     assert TEST_KEY not in caplog.text
+    assert TEST_KEY not in repr(DownloadSettings.for_connection("heygen_default")), "kept out of repr"
 
 
 def test_without_any_key_videos_are_still_fetched(

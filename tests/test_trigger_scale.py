@@ -16,7 +16,7 @@ import airflow.providers.common.compat.connection as compat_connection
 import pytest
 
 from airflow_heygen.exceptions import HeyGenAuthError
-from airflow_heygen.hooks import heygen as hooks
+from airflow_heygen.hooks import heygen_async as hooks
 from airflow_heygen.hooks.heygen import HeyGenAsyncHook, shared_client_session
 from airflow_heygen.triggers import heygen as triggers
 from airflow_heygen.triggers.heygen import CompletionTimes, HeyGenExecutionTrigger, completion_times
@@ -92,17 +92,20 @@ async def test_a_cancelled_trigger_releases_the_session(heygen_conn: FakeHeyGen)
     assert asyncio.get_running_loop() not in hooks._LOOP_SESSIONS
 
 
-async def test_single_attempt_session_never_retries_by_itself(heygen_conn: FakeHeyGen) -> None:
+async def test_a_session_request_is_one_attempt_and_the_hook_retries_around_it(
+    heygen_conn: FakeHeyGen,
+) -> None:
     heygen_conn.replies.extend([Reply(503, {"error": {"message": "busy"}}), Reply(503, b"")])
+    execution_id = heygen_conn.add_execution(polls=0)
     hook = HeyGenAsyncHook()
     async with hook.session() as http:
-        response = await http.run("v1/workflows/executions/x", extra_options={"check_response": False})
-        assert response.status == 503
-        response.release()
-        with pytest.raises(aiohttp.ClientResponseError):
-            await http.run("/v1/workflows/executions/x")
+        answer = await http.request("GET", f"v1/workflows/executions/{execution_id}")
+        assert answer.status == 503, "one request, its answer as it came"
+        assert heygen_conn.count("GET") == 1
+        execution = await hook.get_execution(http, execution_id)
 
-    assert heygen_conn.count("GET") == 2, "one request per run(): the hook's own loop retries"
+    assert execution.status.value == "completed"
+    assert heygen_conn.count("GET") == 3, "the second 503 retried once by the hook's policy, then success"
 
 
 def test_completion_times_need_enough_samples_then_give_a_low_quantile() -> None:

@@ -1,4 +1,7 @@
-"""The aiohttp application: HeyGen's workflow endpoints, media, samples, health and admin."""
+"""
+The aiohttp application: HeyGen's workflow endpoints, API v3 (see :mod:`airflow_heygen.emulator.v3`),
+media, uploads, samples, health and admin.
+"""
 
 from __future__ import annotations
 
@@ -6,56 +9,29 @@ import hmac
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from airflow_heygen.emulator.config import EmulatorConfig
-from airflow_heygen.emulator.faults import FaultInjector, RequestFault
-from airflow_heygen.emulator.jobs import JobRunner
+from airflow_heygen.emulator.creates import CREDIT_MESSAGE, LOST_REPLY, lose_reply, slow_create
+from airflow_heygen.emulator.faults import RequestFault
 from airflow_heygen.emulator.models import Execution, ExecutionStatus, new_execution_id
-from airflow_heygen.emulator.request_log import RequestLog
-from airflow_heygen.emulator.samples import SampleLibrary, sample_names
-from airflow_heygen.emulator.stats import StatsRecorder
-from airflow_heygen.emulator.store import ExecutionStore
+from airflow_heygen.emulator.samples import sample_names
+from airflow_heygen.emulator.services import SERVICES, EmulatorServices, public_base
+from airflow_heygen.emulator.v3.errors import v3_error
+from airflow_heygen.emulator.v3.routes import add_v3_routes, v3_not_found_middleware
 from airflow_heygen.emulator.validation import InvalidParameter, parse_submission
 
+__all__ = ["SERVICES", "EmulatorServices", "api_error", "create_app"]
+
 API_PREFIX = "/v1/"
+V3_PREFIX = "/v3/"
+_API_PREFIXES = (API_PREFIX, V3_PREFIX)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class EmulatorServices:
-    """
-    Everything the request handlers use.
-
-    :param config: the start configuration.
-    :param store: executions.
-    :param runner: the job queue.
-    :param faults: fault injection.
-    :param stats: counters.
-    :param samples: built-in sample media.
-    :param media_dir: folder of outputs.
-    :param engine_name: the face engine that renders (or ``stub``).
-    :param request_log: optional JSON-lines request log.
-    """
-
-    config: EmulatorConfig
-    store: ExecutionStore
-    runner: JobRunner
-    faults: FaultInjector
-    stats: StatsRecorder
-    samples: SampleLibrary
-    media_dir: Path
-    engine_name: str
-    request_log: RequestLog | None = None
-
-
-SERVICES = web.AppKey("services", EmulatorServices)
 
 
 def api_error(
@@ -75,6 +51,15 @@ def api_error(
     )
 
 
+def _error_for(
+    request: web.Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
+    """The envelope of the request's API generation: v3's for /v3, the workflows API's otherwise."""
+    if request.path.startswith(V3_PREFIX):
+        return v3_error(status, code, message, headers=headers)
+    return api_error(status, code, message, headers=headers)
+
+
 def _endpoint(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return f"{request.method} {resource.canonical if resource is not None else 'unmatched'}"
@@ -82,16 +67,16 @@ def _endpoint(request: web.Request) -> str:
 
 @web.middleware
 async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count every request per endpoint and status; log /v1 requests (never headers)."""
+    """Count every request per endpoint and status; log /v1 and /v3 requests (never headers)."""
     services = request.app[SERVICES]
-    is_api = request.path.startswith(API_PREFIX)
-    body = (
-        await request.text() if is_api and services.request_log is not None and request.can_read_body else ""
-    )
-    status = 500
+    is_api = request.path.startswith(_API_PREFIXES)
+    # Multipart uploads are streamed by their handler: reading them here would consume them.
+    loggable = is_api and services.request_log is not None and request.content_type != "multipart/form-data"
+    body = await request.text() if loggable and request.can_read_body else ""
+    status: int | str = 500
     try:
         response = await handler(request)
-        status = response.status
+        status = "lost" if request.get(LOST_REPLY) else response.status
         return response
     except web.HTTPException as exc:
         status = exc.status
@@ -99,49 +84,51 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         services.stats.record_request(_endpoint(request), status)
         if is_api and services.request_log is not None:
-            services.request_log.write(request.method, request.path_qs, body, status)
+            services.request_log.write(
+                request.method, request.path_qs, body, status if isinstance(status, int) else 0
+            )
 
 
 @web.middleware
 async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer a share of /v1 requests with 429 or 503 before anything else happens."""
-    if not request.path.startswith(API_PREFIX):
+    """Answer a share of /v1 and /v3 requests with 429 or 503 before anything else happens."""
+    if not request.path.startswith(_API_PREFIXES):
         return await handler(request)
     services = request.app[SERVICES]
     fault = services.faults.decide_request()
     if fault is RequestFault.RATE_LIMITED:
         services.stats.record_fault(fault.value)
         retry_after = str(services.faults.settings.retry_after)
-        return api_error(
-            429, "rate_limit_exceeded", "Too many requests, retry later", headers={"Retry-After": retry_after}
+        return _error_for(
+            request,
+            429,
+            "rate_limit_exceeded",
+            "Too many requests, retry later",
+            headers={"Retry-After": retry_after},
         )
     if fault is RequestFault.SERVER_ERROR:
         services.stats.record_fault(fault.value)
-        return api_error(503, "service_unavailable", "Service temporarily unavailable")
+        return _error_for(request, 503, "service_unavailable", "Service temporarily unavailable")
     return await handler(request)
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require ``X-Api-Key`` on /v1: the configured key, or any non-empty key when none is set."""
-    if not request.path.startswith(API_PREFIX):
+    """Require ``X-Api-Key`` on /v1 and /v3: the configured key, or any non-empty key when none is set."""
+    if not request.path.startswith(_API_PREFIXES):
         return await handler(request)
     expected = request.app[SERVICES].config.api_key
     given = request.headers.get("X-Api-Key", "").strip()
     valid = bool(given) and (expected is None or hmac.compare_digest(given.encode(), expected.encode()))
     if not valid:
-        return api_error(401, "unauthorized", "Invalid or missing API key")
+        return _error_for(request, 401, "unauthorized", "Invalid or missing API key")
     return await handler(request)
-
-
-def _public_base(request: web.Request) -> str:
-    configured = request.app[SERVICES].config.public_url
-    return configured if configured else f"http://{request.host}"
 
 
 async def submit_execution(request: web.Request) -> web.Response:
     """``POST /v1/workflows/executions``."""
     services = request.app[SERVICES]
+    await slow_create(request)
     try:
         payload = await request.json()
     except ValueError:
@@ -150,6 +137,10 @@ async def submit_execution(request: web.Request) -> web.Response:
         submission = parse_submission(payload, services.config.data_dir)
     except InvalidParameter as exc:
         return api_error(400, "invalid_parameter", str(exc))
+    create = services.faults.plan_create()
+    if create.insufficient_credit:
+        services.stats.record_fault("insufficient_credit")
+        return api_error(402, "insufficient_credit", CREDIT_MESSAGE)
     plan = services.faults.plan_job()
     now = time.time()
     execution = Execution(
@@ -167,6 +158,8 @@ async def submit_execution(request: web.Request) -> web.Response:
     if plan.fail:
         services.stats.record_fault("failed_job")
     services.runner.enqueue(execution.execution_id)
+    if create.lose_reply:
+        lose_reply(request)
     return web.json_response(
         {"data": {"execution_id": execution.execution_id, "status": execution.status.value}}
     )
@@ -180,7 +173,7 @@ async def get_execution(request: web.Request) -> web.Response:
         return api_error(
             404, "not_found", "Workflow not found", data={"execution_id": execution_id, "status": "not_found"}
         )
-    return web.json_response({"data": execution.to_api(_public_base(request))})
+    return web.json_response({"data": execution.to_api(public_base(request))})
 
 
 def _file_response(folder: Path, name: str) -> web.StreamResponse:
@@ -196,6 +189,11 @@ def _file_response(folder: Path, name: str) -> web.StreamResponse:
 async def get_media(request: web.Request) -> web.StreamResponse:
     """``GET /media/{name}``: an output video (Range requests supported)."""
     return _file_response(request.app[SERVICES].media_dir, request.match_info["name"])
+
+
+async def get_upload(request: web.Request) -> web.StreamResponse:
+    """``GET /uploads/{name}``: an uploaded v3 asset, at the ``url`` its upload answered."""
+    return _file_response(request.app[SERVICES].assets.files, request.match_info["name"])
 
 
 async def get_sample(request: web.Request) -> web.StreamResponse:
@@ -218,6 +216,8 @@ async def healthz(request: web.Request) -> web.Response:
             "render": services.config.render.value,
             "engine": services.engine_name,
             "executions": len(services.store),
+            "v3_jobs": len(services.jobs),
+            "assets": len(services.assets),
             "queued": services.runner.queued,
             "rendering": services.runner.rendering,
             "samples": sample_names(),
@@ -243,17 +243,31 @@ async def set_faults(request: web.Request) -> web.Response:
     return web.json_response(faults.to_json())
 
 
+def _stats(services: EmulatorServices) -> dict[str, Any]:
+    jobs: dict[str, Any] = {kind: {} for kind in ("video", "lipsync", "video_translation")}
+    for kind, counts in _job_counts(services).items():
+        jobs[kind] = dict(counts)
+    jobs["assets"] = len(services.assets)
+    return services.stats.snapshot(services.store.counts_by_status(), jobs)
+
+
+def _job_counts(services: EmulatorServices) -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = {}
+    for job in services.jobs:
+        counts.setdefault(job.kind.value, Counter())[job.single_status] += 1
+    return counts
+
+
 async def get_stats(request: web.Request) -> web.Response:
     """``GET /_admin/stats``."""
-    services = request.app[SERVICES]
-    return web.json_response(services.stats.snapshot(services.store.counts_by_status()))
+    return web.json_response(_stats(request.app[SERVICES]))
 
 
 async def reset_stats(request: web.Request) -> web.Response:
-    """``POST /_admin/reset-stats``: zero the request, submission and fault counters."""
+    """``POST /_admin/reset-stats``: zero the counters (state such as ``executions`` stays)."""
     services = request.app[SERVICES]
     services.stats.reset()
-    return web.json_response(services.stats.snapshot(services.store.counts_by_status()))
+    return web.json_response(_stats(services))
 
 
 def create_app(services: EmulatorServices) -> web.Application:
@@ -262,13 +276,17 @@ def create_app(services: EmulatorServices) -> web.Application:
 
     :param services: what the handlers use.
     """
+    # JSON bodies are read whole (8 MiB at most); asset uploads are streamed and capped on their own.
     app = web.Application(
-        middlewares=[observe_middleware, fault_middleware, auth_middleware], client_max_size=8 * 1024 * 1024
+        middlewares=[observe_middleware, v3_not_found_middleware, fault_middleware, auth_middleware],
+        client_max_size=8 * 1024 * 1024,
     )
     app[SERVICES] = services
     app.router.add_post("/v1/workflows/executions", submit_execution)
     app.router.add_get("/v1/workflows/executions/{execution_id}", get_execution)
+    add_v3_routes(app)
     app.router.add_get("/media/{name}", get_media)
+    app.router.add_get("/uploads/{name}", get_upload)
     app.router.add_get("/samples/{name}", get_sample)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/_admin/faults", get_faults)

@@ -85,13 +85,20 @@ def _fraction(value: object, name: str) -> float:
 @dataclass(frozen=True)
 class FaultSettings:
     """
-    Fault injection rates; each /v1 request and each job draws once from a seeded generator.
+    Fault injection rates; each API request, each valid create and each job draws from seeded
+    generators.
 
     :param latency: minimum job duration.
-    :param rate_limit_rate: fraction of /v1 requests answered 429 with ``Retry-After``.
-    :param error_rate: fraction of /v1 requests answered 503.
+    :param rate_limit_rate: fraction of /v1 and /v3 requests answered 429 with ``Retry-After``.
+    :param error_rate: fraction of /v1 and /v3 requests answered 503.
     :param fail_rate: fraction of accepted jobs that end ``failed``.
     :param retry_after: seconds sent in ``Retry-After``.
+    :param insufficient_credit_rate: fraction of valid creates (v1 submissions and v3 POST creates)
+        answered 402 ``insufficient_credit`` without creating anything.
+    :param lost_reply_rate: fraction of accepted creates whose job is created, then the connection
+        is closed without an answer (a reply lost on the way back).
+    :param create_delay: seconds every create waits before it is processed (a slow create, still
+        in flight, so a duplicate can meet it).
     """
 
     latency: LatencyRange = field(default_factory=LatencyRange)
@@ -99,33 +106,33 @@ class FaultSettings:
     error_rate: float = 0.0
     fail_rate: float = 0.0
     retry_after: int = 1
+    insufficient_credit_rate: float = 0.0
+    lost_reply_rate: float = 0.0
+    create_delay: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("rate_limit_rate", "error_rate", "fail_rate"):
+        for name in _FRACTIONS:
             _fraction(getattr(self, name), name)
         if self.rate_limit_rate + self.error_rate > 1.0:
             raise ValueError("rate_limit_rate + error_rate must not exceed 1")
         if self.retry_after < 0:
             raise ValueError("retry_after must be a non-negative integer")
+        if self.create_delay < 0:
+            raise ValueError("create_delay must be a non-negative number of seconds")
 
     def updated(self, changes: Mapping[str, Any]) -> FaultSettings:
         """
         A copy with some fields changed from JSON values.
 
-        :param changes: any of ``latency``, ``rate_limit_rate``, ``error_rate``, ``fail_rate``,
-            ``retry_after``.
+        :param changes: any of the fields (``latency``, ``rate_limit_rate``, ``error_rate``,
+            ``fail_rate``, ``retry_after``, ``insufficient_credit_rate``, ``lost_reply_rate``,
+            ``create_delay``).
         :raises ValueError: on an unknown field or an invalid value.
         """
-        unknown = set(changes) - {"latency", "rate_limit_rate", "error_rate", "fail_rate", "retry_after"}
+        unknown = set(changes) - set(FAULT_FIELDS)
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {
-            "latency": self.latency,
-            "rate_limit_rate": self.rate_limit_rate,
-            "error_rate": self.error_rate,
-            "fail_rate": self.fail_rate,
-            "retry_after": self.retry_after,
-        }
+        values: dict[str, Any] = {name: getattr(self, name) for name in FAULT_FIELDS}
         for name, value in changes.items():
             if name == "latency":
                 values[name] = LatencyRange.parse(value)
@@ -133,19 +140,32 @@ class FaultSettings:
                 if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
                     raise ValueError("retry_after must be a non-negative integer")
                 values[name] = int(value)
+            elif name == "create_delay":
+                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                    raise ValueError("create_delay must be a non-negative number of seconds")
+                values[name] = float(value)
             else:
                 values[name] = _fraction(value, name)
         return FaultSettings(**values)
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON values."""
-        return {
-            "latency": self.latency.to_json(),
-            "rate_limit_rate": self.rate_limit_rate,
-            "error_rate": self.error_rate,
-            "fail_rate": self.fail_rate,
-            "retry_after": self.retry_after,
-        }
+        values: dict[str, Any] = {name: getattr(self, name) for name in FAULT_FIELDS}
+        values["latency"] = self.latency.to_json()
+        return values
+
+
+FAULT_FIELDS = (
+    "latency",
+    "rate_limit_rate",
+    "error_rate",
+    "fail_rate",
+    "retry_after",
+    "insufficient_credit_rate",
+    "lost_reply_rate",
+    "create_delay",
+)
+_FRACTIONS = ("rate_limit_rate", "error_rate", "fail_rate", "insufficient_credit_rate", "lost_reply_rate")
 
 
 @dataclass(frozen=True)
@@ -163,7 +183,8 @@ class EmulatorConfig:
     :param workers: concurrent render jobs.
     :param faults: initial fault injection settings.
     :param seed: seed of the fault generators; None picks one at random.
-    :param request_log: JSON-lines file receiving each /v1 request (method, path, body; no headers).
+    :param request_log: JSON-lines file receiving each /v1 and /v3 request (method, path, body; no
+        headers).
     :param keepalive_timeout: seconds an idle client connection is kept open.
     :param log_level: logging level name.
     """
@@ -187,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``heygen-emulator`` argument parser; every flag also reads ``HEYGEN_EMULATOR_<FLAG>``."""
     parser = argparse.ArgumentParser(
         prog="heygen-emulator",
-        description="Local HeyGen workflows API emulator that really renders face swaps and avatars.",
+        description="Local HeyGen API emulator (workflows API and API v3) that really renders face swaps, "
+        "avatars, lip-syncs and translations.",
         epilog=f"Every flag can also be set with an environment variable {ENV_PREFIX}<FLAG>, "
         f"e.g. {ENV_PREFIX}FAIL_RATE=0.1; flags win.",
     )
@@ -209,12 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
     add("--face-engine", choices=[c.value for c in EngineChoice], help="face engine (default auto)")
     add("--workers", type=int, help="concurrent render jobs (default 2)")
     add("--latency", help="minimum seconds per job, e.g. 2 or 1-3 (default 0)")
-    add("--rate-limit-rate", type=float, help="fraction of /v1 requests answered 429 (default 0)")
+    add("--rate-limit-rate", type=float, help="fraction of /v1 and /v3 requests answered 429 (default 0)")
     add("--retry-after", type=int, help="Retry-After seconds of a 429 (default 1)")
-    add("--error-rate", type=float, help="fraction of /v1 requests answered 503 (default 0)")
+    add("--error-rate", type=float, help="fraction of /v1 and /v3 requests answered 503 (default 0)")
     add("--fail-rate", type=float, help="fraction of jobs that end failed (default 0)")
+    add(
+        "--insufficient-credit-rate",
+        type=float,
+        help="fraction of valid creates answered 402 insufficient_credit (default 0)",
+    )
+    add(
+        "--lost-reply-rate",
+        type=float,
+        help="fraction of accepted creates whose connection is closed without an answer (default 0)",
+    )
+    add("--create-delay", type=float, help="seconds each create waits before it is processed (default 0)")
     add("--seed", type=int, help="seed making fault injection deterministic")
-    add("--request-log", type=Path, help="JSON-lines file of /v1 requests (method, path, body)")
+    add("--request-log", type=Path, help="JSON-lines file of /v1 and /v3 requests (method, path, body)")
     add("--keepalive-timeout", type=float, help="seconds to keep idle connections (default 75)")
     add("--log-level", help="logging level (default INFO)")
     return parser
@@ -250,17 +283,7 @@ def load_config(
     defaults = EmulatorConfig()
     try:
         faults = FaultSettings().updated(
-            {
-                key: value
-                for key, value in {
-                    "latency": pick("latency"),
-                    "rate_limit_rate": pick("rate_limit_rate"),
-                    "error_rate": pick("error_rate"),
-                    "fail_rate": pick("fail_rate"),
-                    "retry_after": pick("retry_after"),
-                }.items()
-                if value is not None
-            }
+            {name: value for name in FAULT_FIELDS if (value := pick(name)) is not None}
         )
     except ValueError as exc:
         parser.error(str(exc))

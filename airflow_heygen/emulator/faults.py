@@ -1,4 +1,7 @@
-"""Deterministic fault injection: rate limiting, server errors, failed jobs and latency."""
+"""
+Deterministic fault injection: rate limiting, server errors, failed jobs, latency, and on creates
+402 insufficient credit, lost replies and slow creates.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from airflow_heygen.emulator.config import FaultSettings
 
 
 class RequestFault(str, enum.Enum):
-    """What happens to one /v1 request."""
+    """What happens to one /v1 or /v3 request."""
 
     NONE = "none"
     RATE_LIMITED = "rate_limited"
@@ -33,12 +36,28 @@ class JobPlan:
     fail: bool
 
 
+@dataclass(frozen=True)
+class CreatePlan:
+    """
+    What fault injection decided for one valid create (a v1 submission or a v3 POST create).
+
+    :param insufficient_credit: answer 402 ``insufficient_credit`` and create nothing.
+    :param lose_reply: create the job, then close the connection without an answer.
+    """
+
+    insufficient_credit: bool
+    lose_reply: bool
+
+
 class FaultInjector:
     """
-    Draws fault decisions from generators seeded by ``seed``: one for requests, one for jobs.
+    Draws fault decisions from generators seeded by ``seed``: one for requests, one for jobs, one
+    for creates.
 
-    Every /v1 request draws exactly once and every accepted job draws exactly twice, whatever the
-    rates, so the same seed and the same sequence of requests give the same faults.
+    Every API request draws exactly once, every valid create exactly twice and every accepted job
+    exactly twice, whatever the rates, so the same seed and the same sequence of requests give the
+    same faults. Creates draw from their own generator so that adding them left the request and
+    job sequences of a seed as they were.
 
     :param settings: initial rates.
     :param seed: the seed; None picks a random one (shown by :meth:`to_json`).
@@ -46,12 +65,15 @@ class FaultInjector:
 
     def __init__(self, settings: FaultSettings, seed: int | None) -> None:
         self._settings = settings
+        # One-shot switch: the next N accepted creates lose their reply, whatever the rate.
+        self._lost_replies = 0
         self._reseed(seed if seed is not None else secrets.randbelow(2**31))
 
     def _reseed(self, seed: int) -> None:
         self._seed = seed
         self._requests = random.Random(f"{seed}:requests")
         self._jobs = random.Random(f"{seed}:jobs")
+        self._creates = random.Random(f"{seed}:creates")
 
     @property
     def settings(self) -> FaultSettings:
@@ -62,15 +84,20 @@ class FaultInjector:
         """
         Change rates at run time; a ``seed`` key also restarts the generators.
 
-        :param changes: fields of :class:`FaultSettings` and optionally ``seed`` (int).
+        :param changes: fields of :class:`FaultSettings`, optionally ``seed`` (int) and
+            ``lost_replies`` (int: that many next accepted creates lose their reply).
         :raises ValueError: on unknown fields or invalid values (nothing is changed then).
         """
-        rest = {k: v for k, v in changes.items() if k != "seed"}
+        rest = {k: v for k, v in changes.items() if k not in ("seed", "lost_replies")}
         settings = self._settings.updated(rest)
         seed = changes.get("seed")
         if "seed" in changes and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError("seed must be an integer")
+        lost = changes.get("lost_replies", self._lost_replies)
+        if isinstance(lost, bool) or not isinstance(lost, int) or lost < 0:
+            raise ValueError("lost_replies must be a non-negative integer")
         self._settings = settings
+        self._lost_replies = lost
         if isinstance(seed, int):
             self._reseed(seed)
 
@@ -90,6 +117,15 @@ class FaultInjector:
         fail = self._jobs.random() < self._settings.fail_rate
         return JobPlan(latency=latency.low + (latency.high - latency.low) * spread, fail=fail)
 
+    def plan_create(self) -> CreatePlan:
+        """402 or lost reply for the next valid create (the one-shot ``lost_replies`` counts down)."""
+        credit = self._creates.random() < self._settings.insufficient_credit_rate
+        lost = self._creates.random() < self._settings.lost_reply_rate
+        if not credit and self._lost_replies > 0:
+            self._lost_replies -= 1
+            lost = True
+        return CreatePlan(insufficient_credit=credit, lose_reply=lost and not credit)
+
     def to_json(self) -> dict[str, Any]:
-        """Rates and seed as JSON."""
-        return {**self._settings.to_json(), "seed": self._seed}
+        """Rates, the one-shot counter and the seed as JSON."""
+        return {**self._settings.to_json(), "lost_replies": self._lost_replies, "seed": self._seed}

@@ -1,4 +1,7 @@
-"""The bounded job queue: executions move submitted -> processing -> completed | failed."""
+"""
+The bounded job queue: jobs (v1 executions and v3 videos, lip-syncs, translations) move
+submitted -> processing -> completed | failed.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +12,78 @@ import multiprocessing
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from airflow_heygen.emulator.models import Execution, ExecutionStatus
+from airflow_heygen.emulator.models import ExecutionStatus
+from airflow_heygen.emulator.render.captions import write_captions
 from airflow_heygen.emulator.render.landmarks import EngineChoice
 from airflow_heygen.emulator.render.video_io import atomic_path
-from airflow_heygen.emulator.store import ExecutionStore
-from airflow_heygen.emulator.worker import RenderOutcome, RenderTask, init_worker, run_render_task
+from airflow_heygen.emulator.tasks import RenderKind, RenderOutcome, RenderTask
+from airflow_heygen.emulator.worker import init_worker, run_render_task
 
 log = logging.getLogger(__name__)
 
 INJECTED_FAILURE = "Face swap failed: the render node crashed (injected fault)"
 
+J = TypeVar("J", bound="RunnableJob")
+
+
+class RunnableJob(Protocol):
+    """What the runner needs of a job (a v1 :class:`Execution` or a v3 job)."""
+
+    @property
+    def job_id(self) -> str:
+        """The id it is queued under."""
+
+    @property
+    def status(self) -> ExecutionStatus:
+        """Where it is in its lifecycle."""
+
+    @property
+    def ready_at(self) -> float:
+        """Unix time before which it does not complete."""
+
+    @property
+    def inject_failure(self) -> bool:
+        """Whether fault injection makes it fail."""
+
+    @property
+    def label(self) -> str:
+        """What the logs call it."""
+
+    def with_status(self: J, status: ExecutionStatus, now: float, **changes: Any) -> J:
+        """A copy in a new status (``error_message`` among the changes when failed)."""
+
+    def completed(self: J, now: float, output_file: str, outcome: RenderOutcome) -> J:
+        """A copy that completed with its output."""
+
+    def render_task(self, data_dir: Path, output: Path, engine: EngineChoice) -> RenderTask:
+        """The render a worker runs."""
+
+
+class JobStore(Protocol):
+    """Where the runner finds and saves jobs of one family."""
+
+    def get(self, record_id: str) -> Any:
+        """The job with this id, or None."""
+
+    async def put(self, item: Any) -> None:
+        """Save a job."""
+
 
 class RenderBackend(ABC):
-    """Produces the output file of an execution."""
+    """Produces the output file of a job."""
 
     @abstractmethod
-    async def render(self, execution: Execution, output: Path) -> RenderOutcome:
+    async def render(self, job: RunnableJob, output: Path) -> RenderOutcome:
         """
-        Render one execution.
+        Render one job.
 
-        :param execution: the execution.
+        :param job: the job.
         :param output: where its mp4 must appear.
         """
 
@@ -45,7 +94,8 @@ class RenderBackend(ABC):
 
 class StubBackend(RenderBackend):
     """
-    Completes jobs without rendering: the output is a hard link to (or a copy of) a sample video.
+    Completes jobs without rendering: the output is a hard link to (or a copy of) a sample video;
+    a translation also gets captions timed to the sample.
 
     :param sample: the sample video.
     :param duration: its duration in seconds.
@@ -55,13 +105,17 @@ class StubBackend(RenderBackend):
         self._sample = sample
         self._duration = duration
 
-    async def render(self, execution: Execution, output: Path) -> RenderOutcome:
+    async def render(self, job: RunnableJob, output: Path) -> RenderOutcome:
         """Link the sample to the output path."""
         with atomic_path(output) as temp:
             try:
                 os.link(self._sample, temp)
             except OSError:
                 temp.write_bytes(self._sample.read_bytes())
+        task = job.render_task(output.parent.parent, output, EngineChoice.AUTO)
+        if task.kind is RenderKind.TRANSLATION:
+            write_captions(task.caption_path, self._duration, str(task.input["language"]))
+            return RenderOutcome(duration=self._duration, caption_file=task.caption_path.name)
         return RenderOutcome(duration=self._duration)
 
     def close(self) -> None:
@@ -93,21 +147,14 @@ class ProcessPoolBackend(RenderBackend):
             initargs=(self._log_level,),
         )
 
-    async def render(self, execution: Execution, output: Path) -> RenderOutcome:
-        """Run the render in a worker process; a crashed worker fails the execution and is replaced."""
-        task = RenderTask(
-            execution_id=execution.execution_id,
-            workflow_type=execution.workflow_type,
-            input=execution.input,
-            data_dir=self._data_dir,
-            output=output,
-            engine=self._engine,
-        )
+    async def render(self, job: RunnableJob, output: Path) -> RenderOutcome:
+        """Run the render in a worker process; a crashed worker fails the job and is replaced."""
+        task = job.render_task(self._data_dir, output, self._engine)
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, run_render_task, task)
         except BrokenProcessPool:
-            log.error("a render worker died while rendering %s; restarting the pool", execution.execution_id)
+            log.error("a render worker died while rendering %s; restarting the pool", job.job_id)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
             return RenderOutcome(error="internal render error (the render worker died)")
@@ -126,17 +173,19 @@ class ProcessPoolBackend(RenderBackend):
 
 class JobRunner:
     """
-    Runs executions on a fixed number of worker tasks; completion waits for the injected latency
-    without holding a worker.
+    Runs jobs on a fixed number of worker tasks; completion waits for the injected latency without
+    holding a worker. One queue serves every store, so v1 and v3 jobs share the render workers.
 
-    :param store: the execution store.
+    :param stores: the stores jobs live in (ids are unique across them).
     :param backend: what renders.
     :param media_dir: where outputs go.
     :param workers: jobs rendered at once.
     """
 
-    def __init__(self, store: ExecutionStore, backend: RenderBackend, media_dir: Path, workers: int) -> None:
-        self._store = store
+    def __init__(
+        self, stores: Sequence[JobStore], backend: RenderBackend, media_dir: Path, workers: int
+    ) -> None:
+        self._stores = list(stores)
         self._backend = backend
         self._media_dir = media_dir
         self._workers = workers
@@ -144,36 +193,43 @@ class JobRunner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._rendering = 0
 
-    def start(self, pending: list[Execution]) -> None:
+    def start(self, pending: Sequence[RunnableJob]) -> None:
         """
-        Start the worker tasks and re-queue unfinished executions.
+        Start the worker tasks and re-queue unfinished jobs.
 
-        :param pending: executions found unfinished at start, oldest first.
+        :param pending: jobs found unfinished at start, oldest first.
         """
         for _ in range(self._workers):
             self._spawn(self._work())
-        for execution in pending:
-            self.enqueue(execution.execution_id)
+        for job in pending:
+            self.enqueue(job.job_id)
         if pending:
-            log.info("re-queued %d unfinished execution(s)", len(pending))
+            log.info("re-queued %d unfinished job(s)", len(pending))
 
-    def enqueue(self, execution_id: str) -> None:
+    def enqueue(self, job_id: str) -> None:
         """
-        Queue an execution for rendering.
+        Queue a job for rendering.
 
-        :param execution_id: its id.
+        :param job_id: its id.
         """
-        self._queue.put_nowait(execution_id)
+        self._queue.put_nowait(job_id)
 
     @property
     def queued(self) -> int:
-        """Executions waiting for a worker."""
+        """Jobs waiting for a worker."""
         return self._queue.qsize()
 
     @property
     def rendering(self) -> int:
-        """Executions being rendered now."""
+        """Jobs being rendered now."""
         return self._rendering
+
+    def _find(self, job_id: str) -> tuple[JobStore, RunnableJob] | None:
+        for store in self._stores:
+            job = store.get(job_id)
+            if job is not None:
+                return store, job
+        return None
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -190,44 +246,41 @@ class JobRunner:
             except Exception:
                 log.exception("job %s could not be run", execution_id)
 
-    async def _run(self, execution_id: str) -> None:
-        execution = self._store.get(execution_id)
-        if execution is None or execution.status.is_final:
+    async def _run(self, job_id: str) -> None:
+        found = self._find(job_id)
+        if found is None or found[1].status.is_final:
             return
-        execution = execution.with_status(ExecutionStatus.PROCESSING, time.time())
-        await self._store.put(execution)
-        if execution.inject_failure:
+        store, job = found
+        job = job.with_status(ExecutionStatus.PROCESSING, time.time())
+        await store.put(job)
+        if job.inject_failure:
             outcome = RenderOutcome(error=INJECTED_FAILURE)
         else:
             self._rendering += 1
             try:
-                outcome = await self._backend.render(execution, self._media_dir / f"{execution_id}.mp4")
+                outcome = await self._backend.render(job, self._media_dir / f"{job_id}.mp4")
             finally:
                 self._rendering -= 1
-        self._spawn(self._finish(execution, outcome))
+        self._spawn(self._finish(store, job, outcome))
 
-    async def _finish(self, execution: Execution, outcome: RenderOutcome) -> None:
-        delay = execution.ready_at - time.time()
+    async def _finish(self, store: JobStore, job: RunnableJob, outcome: RenderOutcome) -> None:
+        delay = job.ready_at - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
+        if store.get(job.job_id) is None:
+            # Deleted (v3 DELETE) while it rendered: drop its outputs instead of bringing it back.
+            for name in (f"{job.job_id}.mp4", outcome.caption_file):
+                if name:
+                    (self._media_dir / name).unlink(missing_ok=True)
+            return
         now = time.time()
         if outcome.error is None:
-            final = execution.with_status(
-                ExecutionStatus.COMPLETED,
-                now,
-                output_file=f"{execution.execution_id}.mp4",
-                duration=outcome.duration,
-            )
-            log.info(
-                "%s %s completed %s",
-                execution.execution_id,
-                execution.workflow_type.value,
-                outcome.details or "",
-            )
+            final = job.completed(now, f"{job.job_id}.mp4", outcome)
+            log.info("%s %s completed %s", job.job_id, job.label, outcome.details or "")
         else:
-            final = execution.with_status(ExecutionStatus.FAILED, now, error_message=outcome.error)
-            log.info("%s %s failed: %s", execution.execution_id, execution.workflow_type.value, outcome.error)
-        await self._store.put(final)
+            final = job.with_status(ExecutionStatus.FAILED, now, error_message=outcome.error)
+            log.info("%s %s failed: %s", job.job_id, job.label, outcome.error)
+        await store.put(final)
 
     async def stop(self) -> None:
         """Cancel workers and pending completions, then stop the backend."""

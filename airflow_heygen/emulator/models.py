@@ -5,7 +5,11 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
+
+from airflow_heygen.emulator.render.landmarks import EngineChoice
+from airflow_heygen.emulator.tasks import RenderKind, RenderOutcome, RenderTask
 
 
 class WorkflowType(str, enum.Enum):
@@ -63,6 +67,48 @@ class Execution:
     output_file: str | None = None
     duration: float | None = None
     error_message: str | None = None
+
+    @property
+    def record_id(self) -> str:
+        """The id its JSON file is named after."""
+        return self.execution_id
+
+    @property
+    def job_id(self) -> str:
+        """The id the job runner queues."""
+        return self.execution_id
+
+    @property
+    def label(self) -> str:
+        """What the logs call this kind of job."""
+        return self.workflow_type.value
+
+    def render_task(self, data_dir: Path, output: Path, engine: EngineChoice) -> RenderTask:
+        """
+        The render a worker runs for this execution.
+
+        :param data_dir: the emulator data dir.
+        :param output: where the mp4 must appear.
+        :param engine: the face engine choice.
+        """
+        kind = (
+            RenderKind.FACESWAP
+            if self.workflow_type is WorkflowType.FACESWAP
+            else RenderKind.AVATAR_INFERENCE
+        )
+        return RenderTask(self.execution_id, kind, self.input, data_dir, output, engine)
+
+    def completed(self, now: float, output_file: str, outcome: RenderOutcome) -> Execution:
+        """
+        A copy that completed with a rendered output.
+
+        :param now: Unix time of completion.
+        :param output_file: the mp4's name under ``<data dir>/media``.
+        :param outcome: what the render reported.
+        """
+        return self.with_status(
+            ExecutionStatus.COMPLETED, now, output_file=output_file, duration=outcome.duration
+        )
 
     def with_status(self, status: ExecutionStatus, now: float, **changes: Any) -> Execution:
         """

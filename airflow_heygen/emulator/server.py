@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import av
 from aiohttp import web
@@ -20,7 +21,10 @@ from airflow_heygen.emulator.render.landmarks import resolve_engine_name
 from airflow_heygen.emulator.request_log import RequestLog
 from airflow_heygen.emulator.samples import Sample, SampleLibrary
 from airflow_heygen.emulator.stats import StatsRecorder
-from airflow_heygen.emulator.store import ExecutionStore
+from airflow_heygen.emulator.store import ExecutionStore, RecordStore
+from airflow_heygen.emulator.v3.assets import AssetStore
+from airflow_heygen.emulator.v3.idempotency import IdempotencyBook
+from airflow_heygen.emulator.v3.models import V3Batch, V3Job
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +48,13 @@ class EmulatorServer:
         self._runner: web.AppRunner | None = None
         self._jobs: JobRunner | None = None
         self._store: ExecutionStore | None = None
+        self._v3_stores: list[RecordStore[Any] | IdempotencyBook] = []
         self._request_log: RequestLog | None = None
         self.base_url = ""
 
     async def start(self) -> str:
         """
-        Prepare the data dir, re-queue unfinished executions and start listening.
+        Prepare the data dir, re-queue unfinished executions and v3 jobs, and start listening.
 
         :return: the base URL.
         """
@@ -61,7 +66,21 @@ class EmulatorServer:
         samples = SampleLibrary(data_dir / "samples")
         await asyncio.to_thread(samples.ensure)
         self._store = ExecutionStore(data_dir / "executions")
-        pending = [e for e in self._store.load() if not e.status.is_final]
+        pending: list[Any] = [e for e in self._store.load() if not e.status.is_final]
+        v3_dir = data_dir / "v3"
+        jobs: RecordStore[V3Job] = RecordStore(v3_dir / "jobs", V3Job.from_record)
+        batches: RecordStore[V3Batch] = RecordStore(v3_dir / "batches", V3Batch.from_record)
+        # Absolute, so asset paths handed to render workers are accepted as files under the data dir.
+        assets = AssetStore(v3_dir / "assets", (data_dir / "uploads").resolve())
+        idempotency = IdempotencyBook(v3_dir / "idempotency")
+        batches.load_records()
+        assets.load_records()
+        replayable = idempotency.load()
+        unfinished = sorted(
+            (job for job in jobs.load_records() if not job.status.is_final), key=lambda j: j.created_at
+        )
+        pending = sorted([*pending, *unfinished], key=lambda job: job.created_at)
+        self._v3_stores = [jobs, batches, assets, idempotency]
         backend: RenderBackend
         if config.render is RenderMode.STUB:
             target = samples.path(Sample.TARGET)
@@ -72,7 +91,7 @@ class EmulatorServer:
                 config.workers, data_dir.resolve(), config.face_engine, config.log_level
             )
             engine_name = resolve_engine_name(config.face_engine)
-        self._jobs = JobRunner(self._store, backend, media_dir, config.workers)
+        self._jobs = JobRunner([self._store, jobs], backend, media_dir, config.workers)
         self._jobs.start(pending)
         if config.request_log is not None:
             self._request_log = RequestLog(config.request_log)
@@ -85,6 +104,10 @@ class EmulatorServer:
             samples=samples,
             media_dir=media_dir,
             engine_name=engine_name,
+            jobs=jobs,
+            batches=batches,
+            assets=assets,
+            idempotency=idempotency,
             request_log=self._request_log,
         )
         self._runner = web.AppRunner(
@@ -100,12 +123,13 @@ class EmulatorServer:
         host = f"[{config.host}]" if ":" in config.host else config.host
         self.base_url = f"http://{host}:{port}"
         log.info(
-            "render=%s engine=%s workers=%d data_dir=%s faults=%s",
+            "render=%s engine=%s workers=%d data_dir=%s faults=%s idempotency_keys=%d",
             config.render.value,
             engine_name,
             config.workers,
             data_dir,
             services.faults.to_json(),
+            replayable,
         )
         return self.base_url
 
@@ -113,6 +137,8 @@ class EmulatorServer:
         """Drop partial outputs and downloads of renders a previous run was stopped in."""
         for partial in media_dir.glob(".*.tmp.*"):
             partial.unlink(missing_ok=True)
+        for upload in (self._config.data_dir / "uploads").glob(".*.upload.*"):
+            upload.unlink(missing_ok=True)
         shutil.rmtree(self._config.data_dir / "work", ignore_errors=True)
 
     @staticmethod
@@ -131,6 +157,8 @@ class EmulatorServer:
             await self._jobs.stop()
         if self._store is not None:
             self._store.close()
+        for store in self._v3_stores:
+            store.close()
         if self._request_log is not None:
             self._request_log.close()
 

@@ -10,6 +10,7 @@ Example::
         headers = {"X-Api-Key": emulator.api_key}
         emulator.set_faults(rate_limit_rate=0.2)
         print(emulator.stats()["submissions"])
+        status, body = emulator.v3("POST", "/v3/videos", {...}, headers={"Idempotency-Key": "k1"})
 
 The subprocess is ``sys.executable -m airflow_heygen.emulator --port 0 ...``; its logs go to
 ``<data_dir>/emulator.log``. Uses only the standard library, so it is cheap to import.
@@ -28,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -48,10 +50,13 @@ class EmulatorOptions:
     :param face_engine: ``auto``, ``mesh`` or ``haar``.
     :param workers: concurrent render jobs.
     :param latency: minimum seconds per job, a number or a range like ``"1-3"``.
-    :param rate_limit_rate: fraction of /v1 requests answered 429.
+    :param rate_limit_rate: fraction of /v1 and /v3 requests answered 429.
     :param retry_after: ``Retry-After`` seconds of a 429.
-    :param error_rate: fraction of /v1 requests answered 503.
+    :param error_rate: fraction of /v1 and /v3 requests answered 503.
     :param fail_rate: fraction of jobs that end failed.
+    :param insufficient_credit_rate: fraction of valid creates answered 402 ``insufficient_credit``.
+    :param lost_reply_rate: fraction of accepted creates whose connection is closed without an answer.
+    :param create_delay: seconds each create waits before it is processed.
     :param seed: fault injection seed.
     :param public_url: base URL of output links.
     :param request_log: JSON-lines file of /v1 requests.
@@ -71,6 +76,9 @@ class EmulatorOptions:
     retry_after: int | None = None
     error_rate: float | None = None
     fail_rate: float | None = None
+    insufficient_credit_rate: float | None = None
+    lost_reply_rate: float | None = None
+    create_delay: float | None = None
     seed: int | None = None
     public_url: str | None = None
     request_log: str | Path | None = None
@@ -237,6 +245,59 @@ class EmulatorHandle:
         except urllib.error.HTTPError as exc:
             return exc.code, _decode(exc.headers.get_content_type(), exc.read())
 
+    def v3(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """
+        A request with a valid ``X-Api-Key`` (for /v3 and /v1 paths).
+
+        :param method: HTTP method.
+        :param path: path on the emulator, e.g. ``/v3/videos``.
+        :param body: JSON body, if any.
+        :param headers: more headers, e.g. ``{"Idempotency-Key": "k1"}``.
+        """
+        return self.request(method, path, body, headers={"X-Api-Key": self.api_key, **(headers or {})})
+
+    def upload(
+        self,
+        content: bytes,
+        filename: str,
+        content_type: str = "application/octet-stream",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """
+        ``POST /v3/assets`` with ``content`` as the multipart field ``file``.
+
+        :param content: the file's bytes.
+        :param filename: its name.
+        :param content_type: the part's content type.
+        :param headers: more headers, e.g. ``{"Idempotency-Key": "k1"}``.
+        """
+        boundary = f"----emulator{uuid.uuid4().hex}"
+        data = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n"
+            ).encode()
+            + content
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        request = urllib.request.Request(
+            self.url("/v3/assets"),
+            data=data,
+            method="POST",
+            headers={
+                "X-Api-Key": self.api_key,
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                **(headers or {}),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, _decode(response.headers.get_content_type(), response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, _decode(exc.headers.get_content_type(), exc.read())
+
     def _admin(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         status, payload = self.request(method, path, body)
         if status != 200:
@@ -264,7 +325,8 @@ class EmulatorHandle:
         ``POST /_admin/faults``: change fault settings at run time.
 
         :param changes: any of ``latency``, ``rate_limit_rate``, ``error_rate``, ``fail_rate``,
-            ``retry_after``, ``seed``.
+            ``retry_after``, ``insufficient_credit_rate``, ``lost_reply_rate``, ``create_delay``,
+            ``lost_replies`` (the next N accepted creates lose their reply), ``seed``.
         :return: the new settings.
         """
         return self._admin("POST", "/_admin/faults", changes)

@@ -3,53 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from airflow_heygen.emulator.media_fetch import MediaFetcher
-from airflow_heygen.emulator.models import WorkflowType
 from airflow_heygen.emulator.render.errors import MediaError
 from airflow_heygen.emulator.render.landmarks import EngineChoice, FaceEngine, load_engine
 from airflow_heygen.emulator.samples import Sample, SampleLibrary
+from airflow_heygen.emulator.tasks import RenderKind, RenderOutcome, RenderTask
+
+__all__ = ["RenderOutcome", "RenderTask", "init_worker", "run_render_task"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RenderTask:
-    """
-    One render, sent to a worker process.
-
-    :param execution_id: the execution.
-    :param workflow_type: its workflow type.
-    :param input: its submitted input.
-    :param data_dir: the emulator data dir.
-    :param output: where the mp4 must appear.
-    :param engine: the face engine choice.
-    """
-
-    execution_id: str
-    workflow_type: WorkflowType
-    input: dict[str, Any]
-    data_dir: Path
-    output: Path
-    engine: EngineChoice = EngineChoice.AUTO
-
-
-@dataclass(frozen=True)
-class RenderOutcome:
-    """
-    The result of a render.
-
-    :param error: failure reason, None on success.
-    :param duration: output duration in seconds on success.
-    :param details: numbers worth logging (frames, engine, seconds).
-    """
-
-    error: str | None = None
-    duration: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 _engines: dict[EngineChoice, FaceEngine] = {}
@@ -81,11 +44,14 @@ def run_render_task(task: RenderTask) -> RenderOutcome:
     """
     from airflow_heygen.emulator.render.avatar import AvatarRenderer
     from airflow_heygen.emulator.render.faceswap import FaceSwapRenderer
+    from airflow_heygen.emulator.v3.rendering import render_v3
 
-    fetcher = MediaFetcher(task.data_dir, task.data_dir / "work" / task.execution_id)
+    fetcher = MediaFetcher(task.data_dir, task.data_dir / "work" / task.job_id)
     try:
         engine = _engine(task.engine)
-        if task.workflow_type is WorkflowType.FACESWAP:
+        if task.kind not in (RenderKind.FACESWAP, RenderKind.AVATAR_INFERENCE):
+            return render_v3(task, fetcher, engine)
+        if task.kind is RenderKind.FACESWAP:
             source = fetcher.fetch(task.input["source_image_url"], "input.source_image_url")
             target = fetcher.fetch(task.input["target_video_url"], "input.target_video_url")
             swap = FaceSwapRenderer(engine).render(source, target, task.output)
@@ -106,7 +72,7 @@ def run_render_task(task: RenderTask) -> RenderOutcome:
     except MediaError as exc:
         return RenderOutcome(error=str(exc))
     except Exception as exc:
-        log.exception("render of %s crashed", task.execution_id)
+        log.exception("render of %s crashed", task.job_id)
         return RenderOutcome(error=f"internal render error ({type(exc).__name__})")
     finally:
         fetcher.cleanup()

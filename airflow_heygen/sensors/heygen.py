@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_heygen.links.heygen import HeyGenVideoLink
-from airflow_heygen.operators.heygen import DEFAULT_CONN_ID, HeyGenTaskMixin, default_deferrable
+from airflow_heygen.task_base import DEFAULT_CONN_ID, HeyGenTaskMixin, default_deferrable
 from airflow_heygen.validation import require_positive_number, require_text
 
 if TYPE_CHECKING:
@@ -68,13 +68,17 @@ class HeyGenExecutionSensor(HeyGenTaskMixin, BaseSensorOperator):
         )
         if not execution.status.is_terminal:
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self.finish(raise_for_outcome(execution), context))
+        return PokeReturnValue(is_done=True, xcom_value=self.finish(raise_for_outcome(execution)))
 
     def execute(self, context: Context) -> Any:
         """Poke in the worker, or check once and then defer to the triggerer."""
-        if not self.deferrable:
-            return super().execute(context)
-        first = self.poke(context)
-        if first.is_done:
-            return first.xcom_value
-        self.defer_until_done(self.execution_id, self.workflow_type)
+        try:
+            if not self.deferrable:
+                return super().execute(context)
+            first = self.poke(context)
+            if first.is_done:
+                return first.xcom_value
+            self.defer_until_done(self.execution_id, self.workflow_type)
+        finally:
+            # In reschedule mode every poke is a new execute(): none may leave a session open.
+            self.close_hook()

@@ -12,7 +12,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError
-from airflow_heygen.hooks.heygen import HeyGenAsyncHook, StatusChangeLog, raise_for_outcome, timeout_message
+from airflow_heygen.hooks.common import StatusChangeLog, failure_reason, raise_for_outcome, timeout_message
+from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 from airflow_heygen.models import Execution, ExecutionStatus
 
 # Event statuses: exactly one event is yielded per run, with one of these.
@@ -175,7 +176,11 @@ class HeyGenExecutionTrigger(BaseTrigger):
                         waited = polls > 1 or early is not None
                         if learned is not None and waited and execution.status is ExecutionStatus.COMPLETED:
                             learned.record(execution.workflow_type, time.monotonic() - started)
-                        message = execution.error_message or f"execution {execution.status.value}"
+                        message = (
+                            failure_reason(execution)
+                            if execution.status is ExecutionStatus.FAILED
+                            else f"execution {execution.status.value}"
+                        )
                         yield self._event(_EVENT_OF_STATUS[execution.status], message, execution.to_result())
                         return
                     if self.deadline - time.time() <= 0:
@@ -190,12 +195,12 @@ class HeyGenExecutionTrigger(BaseTrigger):
             message = str(err)
             if self.execution_id not in message:
                 message = f"HeyGen execution {self.execution_id}: {message}"
-            yield self._event(EVENT_ERROR, message)
+            yield self._event(EVENT_ERROR, scrubbed(hook, message))
         except Exception as err:
             # Whatever broke, the task must hear of it with the execution id to resume from.
             self.log.exception("Waiting for HeyGen execution %s failed", self.execution_id)
             message = f"HeyGen execution {self.execution_id}: {type(err).__name__}: {err}"
-            yield self._event(EVENT_ERROR, message)
+            yield self._event(EVENT_ERROR, scrubbed(hook, message))
 
     async def on_kill(self) -> None:
         """HeyGen documents no cancel endpoint: say which execution keeps running, so it can be found."""
@@ -204,6 +209,12 @@ class HeyGenExecutionTrigger(BaseTrigger):
             "so the execution keeps running there",
             self.execution_id,
         )
+
+
+def scrubbed(hook: HeyGenAsyncHook, message: str) -> str:
+    """``message`` without the connection's key, once the hook resolved it: events land in the database."""
+    settings = hook._settings
+    return settings.scrub(message) if settings is not None else message
 
 
 def execution_from_event(event: Mapping[str, Any], timeout: float) -> Execution:
@@ -223,6 +234,7 @@ def execution_from_event(event: Mapping[str, Any], timeout: float) -> Execution:
             Execution(
                 execution_id,
                 ExecutionStatus.FAILED if status == EVENT_FAILED else ExecutionStatus.NOT_FOUND,
+                workflow_type=result.get("workflow_type") if isinstance(result, Mapping) else None,
                 error_message=event.get("message"),
             )
         )

@@ -62,10 +62,12 @@ with DAG("heygen_mapped", schedule=None, start_date=datetime(2026, 1, 1)) as map
 class CrashOnFirstTry(HeyGenWorkflowOperator):
     """Dies right after the submission on its first try, as a killed worker would."""
 
-    def wait(self, execution_id: str, workflow_type: str | None, context: Any) -> dict[str, Any]:
-        if context["ti"].try_number == 1:
+    def wait(self, execution_id: str, workflow_type: str | None) -> dict[str, Any]:
+        from airflow.sdk import get_current_context
+
+        if get_current_context()["ti"].try_number == 1:
             raise RuntimeError("simulated worker crash after submission")
-        return super().wait(execution_id, workflow_type, context)
+        return super().wait(execution_id, workflow_type)
 
 
 with DAG("heygen_reattach", schedule=None, start_date=datetime(2026, 1, 1)) as reattach:
@@ -82,3 +84,23 @@ with DAG("heygen_reattach", schedule=None, start_date=datetime(2026, 1, 1)) as r
             retry_delay=timedelta(seconds=0),
             **FAST,
         )
+
+
+# A submission whose answer is lost, under task retries: sync, deferrable, and with the override.
+for _mode, _deferrable, _resubmit in (
+    ("sync", False, False),
+    ("deferrable", True, False),
+    ("resubmit", False, True),
+):
+    with DAG(f"heygen_lost_reply_{_mode}", schedule=None, start_date=datetime(2026, 1, 1)) as _dag:
+        FaceswapOperator(
+            task_id="faceswap",
+            source_image_url="https://example.com/faces/ada.jpg",
+            target_video_url="https://example.com/target.mp4",
+            deferrable=_deferrable,
+            resubmit_unconfirmed=_resubmit,
+            retries=2,
+            retry_delay=timedelta(seconds=0),
+            **FAST,
+        )
+    globals()[f"lost_reply_{_mode}"] = _dag

@@ -101,3 +101,10 @@ def wait_final(handle: EmulatorHandle, execution_id: str, timeout: float = 60.0)
             return dict(payload["data"])
         time.sleep(0.1)
     raise AssertionError(f"{execution_id} not finished after {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def v3_stub(tmp_path_factory: pytest.TempPathFactory, sample_cache: Path) -> Iterator[EmulatorHandle]:
+    """A stub-rendering emulator for the v3 tests of one module."""
+    with run_emulator(_data_dir(tmp_path_factory, sample_cache), render="stub") as handle:
+        yield handle

@@ -283,7 +283,18 @@ def test_public_url_option(make_data_dir: Callable[[], Path], tmp_path: Path) ->
 
 def test_admin_faults_roundtrip(stub_emulator: EmulatorHandle) -> None:
     original = stub_emulator.faults()
-    assert set(original) == {"latency", "rate_limit_rate", "error_rate", "fail_rate", "retry_after", "seed"}
+    assert set(original) == {
+        "latency",
+        "rate_limit_rate",
+        "error_rate",
+        "fail_rate",
+        "retry_after",
+        "insufficient_credit_rate",
+        "lost_reply_rate",
+        "create_delay",
+        "lost_replies",
+        "seed",
+    }
     changed = stub_emulator.set_faults(latency="0-0.1", retry_after=3)
     assert changed["latency"] == "0-0.1"
     assert changed["retry_after"] == 3
@@ -305,7 +316,15 @@ def test_admin_stats_count_and_reset(stub_emulator: EmulatorHandle) -> None:
     assert stats["submissions"] == {"FaceswapNode": 1, "AvatarInferenceNode": 1}
     assert stats["requests"]["POST /v1/workflows/executions"] == {"200": 2}
     assert stats["requests"]["GET /v1/workflows/executions/{execution_id}"] == {"404": 1, "401": 1}
-    assert stats["faults"] == {"rate_limited": 0, "server_error": 0, "failed_job": 0}
+    assert stats["faults"] == {
+        "rate_limited": 0,
+        "server_error": 0,
+        "failed_job": 0,
+        "insufficient_credit": 0,
+        "lost_reply": 0,
+        "slow_create": 0,
+    }
+    assert stats["jobs_created"]["workflow_execution"] == 2
     assert sum(stats["executions"].values()) >= 2
     cleared = stub_emulator.reset_stats()
     assert cleared["submissions"] == {}

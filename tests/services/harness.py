@@ -2,6 +2,12 @@
 Real Airflow 3 services for end-to-end tests: API server, scheduler, DAG processor and triggerer, each
 a process of its own, in a private ``AIRFLOW_HOME`` with sqlite (WAL journaling) and the LocalExecutor.
 
+The same harness runs the production topology (``tests/services/topology.py``): with ``database_url``
+(PostgreSQL), ``executor="CeleryExecutor"`` and ``replicas`` (e.g. two schedulers, two triggerers, two
+``celery-worker``), every instance gets a name of its own (``scheduler-1``, ``scheduler-2``, ...), a
+hostname of its own (``[core] hostname_callable``, so the job table and task instances tell them apart)
+and its own health check (its job's heartbeat; a Celery worker's "ready" line).
+
 Example::
 
     with AirflowServices(tmp_path / "airflow", dags_folder, env={"AIRFLOW_CONN_HEYGEN_DEFAULT": uri}) as af:
@@ -36,6 +42,13 @@ import requests
 from cryptography.fernet import Fernet
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# Kinds of component; several instances of one kind are named "<kind>-<n>".
+KINDS = (*COMPONENTS, "celery-worker")
+# The job type each kind's job row has in the metadata database.
+_JOB_TYPES = {"scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
+# The hostname callable of instances with hostnames of their own; it reads HOSTNAME_ENV.
+HOSTNAME_CALLABLE = "tests.services.hostname.hostname"
+HOSTNAME_ENV = "HEYGEN_SERVICES_HOSTNAME"
 # Where each component reports its heartbeat in GET /api/v2/monitor/health.
 _HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}
 TERMINAL_RUN_STATES = frozenset({"success", "failed"})
@@ -94,6 +107,13 @@ class RunObservation:
         :param state: a task instance state, e.g. ``"deferred"``.
         """
         return state in self.task_states.get(task_id, [])
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A timestamp from the database as an aware UTC datetime (sqlite returns naive or text ones)."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def free_port() -> int:
@@ -183,6 +203,13 @@ class AirflowServices:
     :param env: extra environment of every component, e.g. ``AIRFLOW_CONN_HEYGEN_DEFAULT``.
     :param parallelism: ``[core] parallelism``: task instances running at once.
     :param startup_timeout: seconds a component may take to become healthy.
+    :param database_url: ``[database] sql_alchemy_conn``, e.g. ``postgresql+psycopg://...``; sqlite in the
+        home by default.
+    :param executor: ``[core] executor``; ``CeleryExecutor`` needs its broker in ``env``.
+    :param replicas: instances per kind of :data:`KINDS` (``celery-worker`` included), e.g.
+        ``{"scheduler": 2, "celery-worker": 2}``; one of each of :data:`COMPONENTS` by default. With it,
+        each instance has a hostname of its own, the instance's name.
+    :param celery_concurrency: task processes per Celery worker.
     """
 
     def __init__(
@@ -193,10 +220,34 @@ class AirflowServices:
         *,
         parallelism: int = 4,
         startup_timeout: float = 120.0,
+        database_url: str | None = None,
+        executor: str = "LocalExecutor",
+        replicas: Mapping[str, int] | None = None,
+        celery_concurrency: int = 2,
     ) -> None:
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
         self.db_path = self.home / "airflow.db"
+        self.database_url = database_url or f"sqlite:///{self.db_path}"
+        self.is_sqlite = self.database_url.startswith("sqlite")
+        self.executor = executor
+        self.celery_concurrency = celery_concurrency
+        self.distinct_hostnames = replicas is not None
+        counts = {**dict.fromkeys(COMPONENTS, 1), **(replicas or {})}
+        unknown = set(counts) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown component kinds {sorted(unknown)}; of {KINDS}")
+        # Every instance's name, in start order; the kind alone when there is one instance of it.
+        self.names = [
+            kind if count == 1 else f"{kind}-{n}"
+            for kind in KINDS
+            for count in [counts.get(kind, 0)]
+            for n in range(1, count + 1)
+        ]
+        self._kinds = {
+            name: next(kind for kind in KINDS if name == kind or name.startswith(f"{kind}-"))
+            for name in self.names
+        }
         self.logs_folder = self.home / "logs"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -224,7 +275,7 @@ class AirflowServices:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": self.executor,
             "AIRFLOW__CORE__PARALLELISM": str(parallelism),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
@@ -234,7 +285,7 @@ class AirflowServices:
             ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.db_path}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.base_url,
@@ -247,8 +298,36 @@ class AirflowServices:
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            **({"AIRFLOW__CORE__HOSTNAME_CALLABLE": HOSTNAME_CALLABLE} if self.distinct_hostnames else {}),
             **extra,
         }
+
+    def kind(self, name: str) -> str:
+        """
+        The kind of an instance (``scheduler`` for ``scheduler-2``).
+
+        :param name: one of :attr:`names`.
+        """
+        if name not in self._kinds:
+            raise ValueError(f"unknown component {name!r}; one of {self.names}")
+        return self._kinds[name]
+
+    def of_kind(self, kind: str) -> list[str]:
+        """
+        The names of every instance of one kind.
+
+        :param kind: one of :data:`KINDS`.
+        """
+        return [name for name in self.names if self._kinds[name] == kind]
+
+    def hostname(self, name: str) -> str:
+        """
+        The hostname an instance reports (job rows, task instances): its name when instances have hostnames
+        of their own.
+
+        :param name: one of :attr:`names`.
+        """
+        return name if self.distinct_hostnames else ""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -294,14 +373,15 @@ class AirflowServices:
                 ) from None
         if done.returncode != 0:
             raise ServicesError(f"airflow db migrate failed{self._tail(log_path)}")
-        with contextlib.closing(sqlite3.connect(self.db_path)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
+        if self.is_sqlite:
+            with contextlib.closing(sqlite3.connect(self.db_path)) as db:
+                db.execute("PRAGMA journal_mode=WAL")
 
     def start_all(self) -> None:
         """Start every component at once (their start-ups overlap) and wait until all are healthy."""
-        for name in COMPONENTS:
+        for name in self.names:
             self._spawn(name)
-        for name in COMPONENTS:
+        for name in self.names:
             self.wait_healthy(name)
 
     def start(self, name: str) -> None:
@@ -315,13 +395,25 @@ class AirflowServices:
         self.wait_healthy(name)
 
     def _spawn(self, name: str) -> None:
-        if name not in COMPONENTS:
-            raise ValueError(f"unknown component {name!r}; one of {COMPONENTS}")
+        kind = self.kind(name)
         if self.running(name):
             raise ServicesError(f"{name} is already running")
-        command = [sys.executable, "-m", "airflow", name]
-        if name in ("scheduler", "triggerer"):
+        command = [sys.executable, "-m", "airflow", kind]
+        if kind in ("scheduler", "triggerer"):
             command.append("--skip-serve-logs")
+        if kind == "celery-worker":
+            command[3:] = [
+                "celery",
+                "worker",
+                "--celery-hostname",
+                f"{name}@%h",
+                "--concurrency",
+                str(self.celery_concurrency),
+                "--skip-serve-logs",
+                "--without-mingle",
+                "--without-gossip",
+            ]
+        env = {**self.env, HOSTNAME_ENV: self.hostname(name)} if self.distinct_hostnames else self.env
         log_path = self.home / f"{name}.log"
         started = dt.datetime.now(dt.timezone.utc)
         with log_path.open("ab") as log:
@@ -329,7 +421,7 @@ class AirflowServices:
             log.flush()
             process = subprocess.Popen(
                 command,
-                env=self.env,
+                env=env,
                 cwd=self.home,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -347,6 +439,16 @@ class AirflowServices:
         :param timeout: seconds; the harness's ``startup_timeout`` by default.
         """
         component = self.components[name]
+        kind = self.kind(name)
+        if kind == "celery-worker":
+            ready = lambda: self._celery_ready(name)  # noqa: E731
+            _wait_until(f"{name} to be ready", ready, timeout or self.startup_timeout)
+            return
+        if self.distinct_hostnames and kind in _JOB_TYPES:
+            _wait_until(
+                f"{name} to heartbeat", lambda: self._job_beats(name), timeout or self.startup_timeout
+            )
+            return
 
         def healthy() -> bool:
             self._check_alive(name)
@@ -367,6 +469,36 @@ class AirflowServices:
             return dt.datetime.fromisoformat(beat) >= component.started - dt.timedelta(seconds=1)
 
         _wait_until(f"{name} to be healthy", healthy, timeout or self.startup_timeout)
+
+    def _celery_ready(self, name: str) -> bool:
+        """Whether a Celery worker logged that it is ready since it was started."""
+        self._check_alive(name)
+        component = self.components[name]
+        marker = f"==== {component.started.isoformat()} starting".encode()
+        text = component.log_path.read_bytes()
+        return b" ready." in text[text.rfind(marker) :]
+
+    def _job_beats(self, name: str) -> bool:
+        """Whether an instance's job (found by its hostname) heartbeat since the instance was started."""
+        self._check_alive(name)
+        started = self.components[name].started - dt.timedelta(seconds=1)
+        rows = self.query(
+            "SELECT latest_heartbeat FROM job WHERE job_type = ? AND hostname = ? AND state = 'running'",
+            (_JOB_TYPES[self.kind(name)], self.hostname(name)),
+        )
+        return any(_aware(beat) >= started for (beat,) in rows if beat is not None)
+
+    def job_ids(self, name: str) -> set[int]:
+        """
+        The ids of every job row an instance (by its hostname) ever had, e.g. a triggerer's ``triggerer_id``.
+
+        :param name: a scheduler, DAG processor or triggerer instance.
+        """
+        rows = self.query(
+            "SELECT id FROM job WHERE job_type = ? AND hostname = ?",
+            (_JOB_TYPES[self.kind(name)], self.hostname(name)),
+        )
+        return {int(job_id) for (job_id,) in rows}
 
     def running(self, name: str) -> bool:
         """
@@ -395,7 +527,8 @@ class AirflowServices:
         :param ti_id: the task instance's ``id`` from the REST API.
         """
         title = f"airflow worker -- {ti_id}"
-        for pid in self.processes("scheduler"):
+        runners = [*self.of_kind("scheduler"), *self.of_kind("celery-worker")]
+        for pid in [pid for name in runners for pid in self.processes(name)]:
             with contextlib.suppress(OSError):
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
                 if cmdline == title:
@@ -459,7 +592,7 @@ class AirflowServices:
 
         :param lines: lines per component.
         """
-        return "".join(self._tail(self.home / f"{name}.log", lines) for name in COMPONENTS)
+        return "".join(self._tail(self.home / f"{name}.log", lines) for name in self.names)
 
     # -- REST API --------------------------------------------------------------------------------
 
@@ -689,13 +822,34 @@ class AirflowServices:
     # -- files and the metadata database ---------------------------------------------------------
 
     @contextlib.contextmanager
-    def database(self) -> Iterator[sqlite3.Connection]:
-        """A read-only connection to the metadata database."""
-        db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
+    def database(self) -> Iterator[Any]:
+        """
+        A connection to the metadata database: read-only sqlite3, or an autocommit psycopg connection
+        (``%s`` placeholders) for PostgreSQL. :meth:`query` takes ``?`` placeholders for both.
+        """
+        if self.is_sqlite:
+            db: Any = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
+        else:
+            import psycopg
+
+            url = self.database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+            db = psycopg.connect(url, autocommit=True, connect_timeout=10)
         try:
             yield db
         finally:
             db.close()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """
+        Run one query on the metadata database and return its rows.
+
+        :param sql: the query, with ``?`` placeholders (sqlite and PostgreSQL alike).
+        :param params: the values of the placeholders.
+        """
+        with self.database() as db:
+            if not self.is_sqlite:
+                sql = sql.replace("%", "%%").replace("?", "%s")
+            return [tuple(row) for row in db.execute(sql, params).fetchall()]
 
     def triggers(self) -> list[dict[str, Any]]:
         """
@@ -703,8 +857,7 @@ class AirflowServices:
         stores them encrypted with the Fernet key) as text. Rows live only while their task is deferred.
         """
         fernet = Fernet(self.fernet_key.encode())
-        with self.database() as db:
-            rows = db.execute("SELECT id, classpath, kwargs, triggerer_id FROM trigger").fetchall()
+        rows = self.query("SELECT id, classpath, kwargs, triggerer_id FROM trigger")
         return [
             {
                 "id": trigger_id,
@@ -721,6 +874,8 @@ class AirflowServices:
 
         :param needle: the text to look for, e.g. an API key.
         """
+        if not self.is_sqlite:
+            return self._find_in_postgres(needle)
         found = []
         encoded = needle.encode()
         with self.database() as db:
@@ -734,6 +889,33 @@ class AirflowServices:
                         ):
                             found.append(f"{table}.{column}")
                             break
+        return found
+
+    def database_columns(self) -> list[tuple[str, str, str]]:
+        """Every (table, column, data type) of the PostgreSQL metadata database's ``public`` schema."""
+        return [
+            (str(table), str(column), str(kind))
+            for table, column, kind in self.query(
+                "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+                "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+                "AND t.table_name = c.table_name "
+                "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' "
+                "ORDER BY c.table_name, c.ordinal_position"
+            )
+        ]
+
+    def _find_in_postgres(self, needle: str) -> list[str]:
+        """:meth:`find_in_database` on PostgreSQL: every column of every table (bytea as bytes, else text)."""
+        found = []
+        with self.database() as db:
+            for table, column, kind in self.database_columns():
+                if kind == "bytea":
+                    condition, value = f'position(%s::bytea in "{column}") > 0', needle.encode()
+                else:
+                    condition, value = f'strpos("{column}"::text, %s) > 0', needle
+                hit = db.execute(f'SELECT 1 FROM "{table}" WHERE {condition} LIMIT 1', (value,)).fetchone()
+                if hit:
+                    found.append(f"{table}.{column}")
         return found
 
     def find_in_files(self, needle: str) -> list[Path]:

@@ -149,17 +149,20 @@ class AvatarRenderer:
     def __init__(self, engine: FaceEngine) -> None:
         self._engine = engine
 
-    def render(self, portrait: Path, audio: list[Path], output: Path) -> AvatarReport:
+    def render(
+        self, portrait: Path, audio: list[Path], output: Path, audio_names: list[str] | None = None
+    ) -> AvatarReport:
         """
         A talking-head mp4 as long as the concatenated audio.
 
-        :param portrait: the portrait image (the built-in ``face2.jpg``).
+        :param portrait: the portrait image (the built-in ``face2.jpg``, or a v3 image video's image).
         :param audio: audio files, played in order.
         :param output: where the mp4 appears (atomically).
+        :param audio_names: how error messages name the audio files (``audio_list[<n>]`` by default).
         :raises MediaError: when the audio cannot be decoded or the portrait holds no face.
         """
         started = time.perf_counter()
-        clip = decode_audio(audio, _AUDIO_RATE)
+        clip = decode_audio(audio, _AUDIO_RATE, audio_names)
         base = portrait_frame(read_image(portrait, "avatar portrait"))
         faces = self._engine.find_faces(base)
         shape = self._engine.shape_in_box(base, max(faces, key=lambda b: b.area)) if faces else None
@@ -174,7 +177,7 @@ class AvatarRenderer:
             try:
                 writer.add_audio_track(clip.sample_rate)
                 for opening in envelope:
-                    writer.write_frame(self._frame(base, rig, warp, float(opening)))
+                    writer.write_frame(open_mouth(base, rig, warp, float(opening)))
                 writer.write_samples(clip.samples, clip.sample_rate)
                 writer.close()
             except BaseException:
@@ -197,37 +200,45 @@ class AvatarRenderer:
         )
         return report
 
-    @staticmethod
-    def _frame(base: np.ndarray, rig: MouthRig, warp: PiecewiseAffineWarp, opening: float) -> np.ndarray:
-        if opening <= 0.02:
-            return base
-        posed = rig.pose(opening)
-        rect = rig.rect
-        patch, covered = warp.warp(posed, rect)
-        frame = base.copy()
-        region = frame[rect.slices()]
-        region[covered > 0] = patch[covered > 0]
-        local = np.array([rect.x0, rect.y0], np.float64)
-        mouth = np.zeros(region.shape[:2], np.uint8)
-        teeth = np.zeros(region.shape[:2], np.uint8)
-        cv2.fillPoly(
-            mouth,
-            [np.round((rig.mouth_polygon(posed) - local) * 4).astype(np.int32)],
-            255,
-            lineType=cv2.LINE_AA,
-            shift=2,
-        )
-        cv2.fillPoly(
-            teeth,
-            [np.round((rig.teeth_polygon(posed, opening) - local) * 4).astype(np.int32)],
-            255,
-            lineType=cv2.LINE_AA,
-            shift=2,
-        )
-        alpha = cv2.GaussianBlur(mouth, (5, 5), 0).astype(np.float32)[..., None] / 255.0
-        teeth_alpha = (
-            cv2.GaussianBlur(np.minimum(teeth, mouth), (3, 3), 0).astype(np.float32)[..., None] / 255 * 0.55
-        )
-        inside = _MOUTH_COLOUR * (1 - teeth_alpha) + _TEETH_COLOUR * teeth_alpha
-        region[:] = (region * (1 - alpha) + inside * alpha).astype(np.uint8)
-        return frame
+
+def open_mouth(base: np.ndarray, rig: MouthRig, warp: PiecewiseAffineWarp, opening: float) -> np.ndarray:
+    """
+    The frame with the mouth opened by ``opening`` (the frame itself when nearly closed).
+
+    :param base: BGR frame with the mouth closed (not modified).
+    :param rig: the face's mouth rig in this frame.
+    :param warp: a warp of ``base`` over ``rig.rest``.
+    :param opening: 0 is closed, 1 is fully open.
+    """
+    if opening <= 0.02:
+        return base
+    posed = rig.pose(opening)
+    rect = rig.rect
+    patch, covered = warp.warp(posed, rect)
+    frame = base.copy()
+    region = frame[rect.slices()]
+    region[covered > 0] = patch[covered > 0]
+    local = np.array([rect.x0, rect.y0], np.float64)
+    mouth = np.zeros(region.shape[:2], np.uint8)
+    teeth = np.zeros(region.shape[:2], np.uint8)
+    cv2.fillPoly(
+        mouth,
+        [np.round((rig.mouth_polygon(posed) - local) * 4).astype(np.int32)],
+        255,
+        lineType=cv2.LINE_AA,
+        shift=2,
+    )
+    cv2.fillPoly(
+        teeth,
+        [np.round((rig.teeth_polygon(posed, opening) - local) * 4).astype(np.int32)],
+        255,
+        lineType=cv2.LINE_AA,
+        shift=2,
+    )
+    alpha = cv2.GaussianBlur(mouth, (5, 5), 0).astype(np.float32)[..., None] / 255.0
+    teeth_alpha = (
+        cv2.GaussianBlur(np.minimum(teeth, mouth), (3, 3), 0).astype(np.float32)[..., None] / 255 * 0.55
+    )
+    inside = _MOUTH_COLOUR * (1 - teeth_alpha) + _TEETH_COLOUR * teeth_alpha
+    region[:] = (region * (1 - alpha) + inside * alpha).astype(np.uint8)
+    return frame

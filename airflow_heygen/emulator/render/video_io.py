@@ -233,26 +233,28 @@ class AudioClip:
         return len(self.samples) / self.sample_rate
 
 
-def decode_audio(paths: list[Path], sample_rate: int = 44100) -> AudioClip:
+def decode_audio(paths: list[Path], sample_rate: int = 44100, names: list[str] | None = None) -> AudioClip:
     """
     Decode and concatenate audio files as mono float32 at one sample rate.
 
     :param paths: audio (or video) files, in order.
     :param sample_rate: the output rate.
+    :param names: how error messages name each file (``audio_list[<n>]`` by default).
     :raises MediaError: when a file holds no decodable audio.
     """
     parts: list[np.ndarray] = []
     for number, path in enumerate(paths):
+        name = names[number] if names else f"audio_list[{number}]"
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         try:
             with av.open(str(path)) as container:
                 if not container.streams.audio:
-                    raise MediaError(f"audio_list[{number}] has no audio stream")
+                    raise MediaError(f"{name} has no audio stream")
                 for frame in container.decode(audio=0):
                     parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
                 parts.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
-            raise MediaError(f"audio_list[{number}] could not be decoded: {_reason(exc)}") from exc
+            raise MediaError(f"{name} could not be decoded: {_reason(exc)}") from exc
     samples = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
     if samples.size == 0:
         raise MediaError("the audio has no samples")

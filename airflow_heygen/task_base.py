@@ -1,0 +1,151 @@
+"""
+What every HeyGen task (operators and sensors) shares: the hook, waiting in or out of the triggerer,
+finishing, and the refusal to submit again when an earlier submission is unconfirmed.
+
+Importing this module stays cheap for DAG parsing: the hook (requests, aiohttp) and the trigger are
+imported when a task runs, not when a DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk import conf
+
+from airflow_heygen.exceptions import HeyGenSubmissionInDoubtError
+from airflow_heygen.models import Execution
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_heygen.hooks.heygen import HeyGenHook
+    from airflow_heygen.state import Submission, SubmissionRecord
+
+DEFAULT_CONN_ID = "heygen_default"
+# Extra time Airflow gives a deferred task beyond our own deadline, so that the trigger's own
+# timeout event (with the execution id and how to resume) arrives before Airflow's generic one.
+DEFER_TIMEOUT_BUFFER = 300.0
+
+
+def default_deferrable() -> bool:
+    """``[operators] default_deferrable`` from Airflow's configuration."""
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def in_doubt_error(
+    record: SubmissionRecord, earlier: Submission, context: Context, *, this_try: bool = False
+) -> HeyGenSubmissionInDoubtError:
+    """
+    The error of a submission nobody can confirm (its answer was lost in this try, or a new try finds
+    an earlier try's in-flight marker without an id): what may exist at HeyGen, which request it
+    was, and the two explicit ways to submit anyway.
+
+    :param record: the task's submission record.
+    :param earlier: the unconfirmed submission (an in-flight marker without an id).
+    :param context: the task's context, to name the task instance.
+    :param this_try: whether the answer was lost in this very try (rather than an earlier one).
+    """
+    ti = context.get("ti")
+    dag_id, run_id, task_id = (getattr(ti, name, "<...>") for name in ("dag_id", "run_id", "task_id"))
+    sent = (
+        datetime.fromtimestamp(earlier.sent_at, timezone.utc).isoformat(timespec="seconds")
+        if earlier.sent_at is not None
+        else "an unknown time"
+    )
+    return HeyGenSubmissionInDoubtError(
+        f"A HeyGen job may already exist for this task: {'this' if this_try else 'an earlier'} try sent "
+        f"the {record.description} "
+        f"(request fingerprint {record.fingerprint}) at {sent} and never received HeyGen's answer, so "
+        "its id is unknown and the job may be running and charged. Not submitting again, so as never "
+        "to pay twice. Look for that job in HeyGen; to submit anyway, set resubmit_unconfirmed=True on "
+        f"the task, or delete the task's state key {record.state.key!r} (REST API: DELETE "
+        f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/state-store/{record.state.key}) "
+        "and clear the task"
+    )
+
+
+def no_memory_error(err: Exception) -> HeyGenSubmissionInDoubtError:
+    """
+    A lost answer to a submission where nothing survives into the next try (no ``task_state_store``,
+    or ``durable=False``): a retry could not know, so the task fails without retries.
+
+    :param err: the hook's error about the lost answer.
+    """
+    return HeyGenSubmissionInDoubtError(
+        f"{err}. This task keeps no task_state_store record across tries (it needs Airflow 3.3 and "
+        "durable=True), so a retry could not tell that a job may exist: failing without retries rather "
+        "than risk paying twice. Check HeyGen for the job before running the task again"
+    )
+
+
+class HeyGenTaskMixin:
+    """
+    What every HeyGen task shares: the hook, waiting in or out of the triggerer, and finishing.
+
+    :param heygen_conn_id: id of the HeyGen connection.
+    :param poll_interval: seconds between status polls.
+    :param timeout: seconds to wait for the execution to end.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    """
+
+    heygen_conn_id: str
+    poll_interval: float
+    timeout: float
+    deferrable: bool
+    log: Any
+    # Read by HeyGenVideoLink when the task instance ends.
+    produced_video_url: str | None = None
+
+    @cached_property
+    def hook(self) -> HeyGenHook:
+        """The sync hook, imported here so that parsing a DAG does not import requests or aiohttp."""
+        from airflow_heygen.hooks.heygen import HeyGenHook
+
+        return HeyGenHook(heygen_conn_id=self.heygen_conn_id)
+
+    def close_hook(self) -> None:
+        """Close the sync hook's HTTP session, if this task opened one."""
+        hook = self.__dict__.pop("hook", None)
+        if hook is not None:
+            hook.close()
+
+    def defer_until_done(self, execution_id: str, workflow_type: str | None) -> NoReturn:
+        """Hand the waiting to the triggerer; Airflow resumes the task in :meth:`execute_complete`."""
+        from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger
+
+        self.close_hook()
+        self.defer(  # type: ignore[attr-defined]
+            trigger=HeyGenExecutionTrigger(
+                execution_id=execution_id,
+                heygen_conn_id=self.heygen_conn_id,
+                poll_interval=self.poll_interval,
+                deadline=time.time() + self.timeout,
+                workflow_type=workflow_type,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout + self.poll_interval + DEFER_TIMEOUT_BUFFER),
+        )
+        raise AssertionError("defer() returned")  # pragma: no cover - defer() always raises
+
+    def wait(self, execution_id: str, workflow_type: str | None) -> dict[str, Any]:
+        """Wait for the execution (deferring if deferrable) and return the task's result."""
+        if self.deferrable:
+            self.defer_until_done(execution_id, workflow_type)
+        execution = self.hook.wait_for_execution(
+            execution_id, self.poll_interval, self.timeout, workflow_type
+        )
+        return self.finish(execution)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger's event: return the result or fail with the trigger's reason."""
+        from airflow_heygen.triggers.heygen import execution_from_event
+
+        return self.finish(execution_from_event(event, self.timeout))
+
+    def finish(self, execution: Execution) -> dict[str, Any]:
+        """Keep the video URL for the "HeyGen video" link and return the result of a completed execution."""
+        self.produced_video_url = execution.video_url
+        return execution.to_result()
