@@ -101,18 +101,23 @@ network_cut_sync = network_cut_dag("heygen_reliability_network_cut_sync", deferr
 network_cut_deferred = network_cut_dag("heygen_reliability_network_cut_deferred", deferrable=True)
 
 
+class SimulatedWorkerDeath(BaseException):
+    """A death no ``except Exception`` can see, as with kill -9: no cleanup of the operator runs.
+    Airflow still retries the task, as it would after a worker died."""
+
+
 class HookDyingAfterSubmitting(HeyGenHook):
     """A hook whose submissions reach HeyGen, after which its worker "dies" before anything else runs."""
 
     def submit_workflow(self, workflow_type: str, input: Any) -> str:
         """Submit, then die before the caller can save the execution id."""
         execution_id = super().submit_workflow(workflow_type, input)
-        raise RuntimeError(f"simulated worker death: HeyGen accepted {execution_id}, its id was not saved")
+        raise SimulatedWorkerDeath(f"HeyGen accepted {execution_id}, its id was not saved")
 
 
 class DiesBeforeSavingTheId(FaceswapOperator):
-    """On its first try, dies in the one window nothing can close: after HeyGen accepted the submission,
-    before the execution id reached ``task_state_store``."""
+    """On its first try, dies in the window between HeyGen accepting the submission and the execution
+    id reaching ``task_state_store`` (the in-flight marker was saved before the submission)."""
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Run the face swap, through a hook that dies after submitting on the first try."""

@@ -2,8 +2,9 @@
 Retries of tasks whose worker died at the worst moments, with ``dag.test()``: the operators die on purpose
 at one precise point of their first try (the real-services tests kill real processes where timing allows).
 
-* Between HeyGen accepting a submission and its id reaching ``task_state_store``: the one window nothing can
-  close. The retry cannot know the first job exists and submits again: the cost is one extra paid job.
+* Between HeyGen accepting a submission and its id reaching ``task_state_store``: the in-flight marker saved
+  before the submission tells the retry that a job may exist, so it refuses to pay again and fails, naming
+  the request and how to submit anyway.
 * After a published video and its preview landed, before the task succeeded: the retry finds its own files
   in place and succeeds without copying again (instead of failing with "already exists").
 """
@@ -30,13 +31,12 @@ from tests.reliability.support import (
     heygen_connection,
     hook_retries,
     scripted_server,
-    video_bytes_lost,
 )
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(180)]
 
 
-def test_death_between_the_submission_and_saving_its_id_costs_one_extra_job(
+def test_death_between_the_submission_and_saving_its_id_is_never_paid_twice(
     calm_emulator: EmulatorHandle,
     request_log: RequestLog,
     dag_runner: DagRunner,
@@ -55,10 +55,10 @@ def test_death_between_the_submission_and_saving_its_id_costs_one_extra_job(
     polled = {
         entry.path.rsplit("/", 1)[-1] for entry in request_log.entries(since=started) if entry.method == "GET"
     }
-    lost = video_bytes_lost(calm_emulator, [result])
+    lost = 0  # no video was delivered, none was half-delivered
     report.add(
         ScenarioCounts(
-            scenario="Death between submission and saving the id (documented window)",
+            scenario="Death between submission and saving the id",
             injected="first try dies after HeyGen accepted the job, before the id reached task_state_store",
             jobs=1,
             submissions=len(submissions),
@@ -67,16 +67,19 @@ def test_death_between_the_submission_and_saving_its_id_costs_one_extra_job(
             failures=int(ti.state != "success"),
             bytes_lost=lost,
             seconds=round(time.time() - started, 1),
-            notes="the window nothing can close: the retry submits again; the first job is orphaned "
-            "(paid for, never delivered); no video lost",
+            notes="the retry finds the in-flight marker without an id and refuses to guess: it fails "
+            "without submitting, naming the request and resubmit_unconfirmed; one job paid, none twice",
         )
     )
 
-    assert run.state == "success"
-    assert (ti.state, ti.try_number) == ("success", 2)
-    assert len(submissions) == 2, "the retry could not know the first job and paid for a second one"
-    assert polled == {result["execution_id"]}, "the first job is orphaned: nobody waits for it"
-    assert lost == 0
+    console = dag_runner.console[-1]
+    assert run.state == "failed"
+    assert (ti.state, ti.try_number) == ("failed", 2), "the retry ran, and refused"
+    assert len(submissions) == 1, "one paid job: the retry did not submit again"
+    assert polled == set(), "nobody knows the job's id to poll it"
+    assert result is None
+    assert "an earlier try sent the FaceswapNode workflow" in console
+    assert "resubmit_unconfirmed=True" in console
 
 
 @pytest.fixture

@@ -1,0 +1,319 @@
+"""
+HeyGen API v3 for the sync hook: create, read, wait for and delete jobs of every kind in
+:mod:`airflow_heygen.kinds`, upload assets, read the account.
+
+:class:`HeyGenJobsMixin` is one of ``HeyGenHook``'s bases; it sends through the hook's transport
+(``_exchange``, the same session, proxies, TLS, key masking and retry policy). What differs from the
+workflows API: a v3 create carries an ``Idempotency-Key``, so it *is* repeated after a lost answer,
+a read timeout, a 5xx or 409 ``request_in_progress`` (wait, then the same key again): HeyGen answers
+a repeated key with the job it already made, never a second one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import requests
+
+from airflow_heygen.api import Retry, parse_retry_after, read_response
+from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenNoAnswerError, HeyGenUnavailableError
+from airflow_heygen.hooks.common import StatusChangeLog, tls_error
+from airflow_heygen.kinds import Job, JobKind, JobStatus, ids_from_create, job_from_single, job_kind
+from airflow_heygen.retrying import retry_sync
+
+if TYPE_CHECKING:
+    from airflow_heygen.api import ConnectionSettings
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+ACCOUNT_ENDPOINT = "v3/users/me"
+ASSETS_ENDPOINT = "v3/assets"
+# How long to wait before repeating a create that HeyGen is still processing (409 request_in_progress)
+# when it sends no Retry-After.
+IN_PROGRESS_WAIT = 1.0
+
+
+def error_code(body: bytes) -> str | None:
+    """The ``error.code`` of a v3 error answer, if the body is one."""
+    import json
+
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    error = document.get("error") if isinstance(document, Mapping) else None
+    code = error.get("code") if isinstance(error, Mapping) else None
+    return code if isinstance(code, str) else None
+
+
+def in_progress(status: int, body: bytes, retry_after: str | None) -> Retry | None:
+    """
+    :class:`Retry` for a 409 ``request_in_progress`` (a create with this key is still being
+    processed: wait, then send the same key again), else None.
+
+    :param status: HTTP status.
+    :param body: the answer's body.
+    :param retry_after: its ``Retry-After`` header.
+    """
+    if status != 409 or error_code(body) != "request_in_progress":
+        return None
+    return Retry("HTTP 409 request_in_progress", parse_retry_after(retry_after) or IN_PROGRESS_WAIT)
+
+
+def job_failed_message(job: Job) -> str:
+    """The error of a job that failed or vanished, naming it."""
+    kind = job_kind(job.kind)
+    if job.status is JobStatus.NOT_FOUND:
+        return f"HeyGen {kind.description} {job.id} not found"
+    return f"HeyGen {kind.description} {job.id} failed: {job.failure or 'no reason given'}"
+
+
+def job_timeout_message(job_id: str, kind: str, timeout: float) -> str:
+    """The error of a job still running at the deadline, saying how to resume waiting."""
+    return (
+        f"HeyGen {job_kind(kind).description} {job_id} was still running after {timeout:.0f}s. It may "
+        f"still finish: wait for it with HeyGenJobSensor(task_id=..., kind={kind!r}, job_id={job_id!r}) "
+        "instead of submitting again"
+    )
+
+
+def raise_for_job(job: Job) -> Job:
+    """Return a completed job; raise :class:`HeyGenExecutionError` for a failed or vanished one."""
+    if job.status in (JobStatus.FAILED, JobStatus.NOT_FOUND):
+        raise HeyGenExecutionError(job_failed_message(job), job.id)
+    return job
+
+
+def account_text(account: Mapping[str, Any]) -> str:
+    """
+    What is left on a HeyGen account, in a few words: wallet balance, usage-based credits or a
+    subscription's credits, whichever the account has.
+
+    :param account: the ``data`` of ``GET /v3/users/me``.
+    """
+    who = account.get("username") or account.get("email") or "unknown user"
+    wallet = account.get("wallet")
+    usage = account.get("usage_based")
+    subscription = account.get("subscription")
+    if isinstance(wallet, Mapping) and wallet.get("remaining_balance") is not None:
+        left = f"balance {wallet['remaining_balance']} {wallet.get('currency', '')}".rstrip()
+    elif isinstance(usage, Mapping) and usage.get("remaining_credits") is not None:
+        left = f"{usage['remaining_credits']} credits remaining"
+    elif isinstance(subscription, Mapping):
+        credits = subscription.get("credits") or {}
+        parts = [
+            f"{name.replace('_', ' ')} {value.get('remaining')}"
+            for name, value in credits.items()
+            if isinstance(value, Mapping) and value.get("remaining") is not None
+        ]
+        left = f"plan {subscription.get('plan')}" + (f", {', '.join(parts)} remaining" if parts else "")
+    else:
+        left = "no balance reported"
+    billing = account.get("billing_type")
+    return f"{who} ({billing + ' billing, ' if billing else ''}{left})"
+
+
+class HeyGenJobsMixin:
+    """
+    HeyGen API v3 for :class:`~airflow_heygen.hooks.heygen.HeyGenHook` (a base of it).
+
+    Every method takes a job kind (``"video"``, ``"lipsync"``, ``"video_translation"``, ``"asset"``,
+    ``"workflow"``) and reads where to go from :mod:`airflow_heygen.kinds`.
+    """
+
+    if TYPE_CHECKING:
+        settings: ConnectionSettings
+        session: requests.Session
+        log: Any
+
+        def _exchange(self, request: requests.PreparedRequest, timeout: float) -> requests.Response: ...
+
+        def url_from_endpoint(self, endpoint: str | None) -> str: ...
+
+    def _attempt_v3(
+        self, request: requests.Request, *, not_found_ok: bool, repeatable: bool
+    ) -> Mapping[str, Any] | Retry:
+        """
+        One try of a v3 request: its ``data``, or :class:`Retry`.
+
+        :param request: the request.
+        :param not_found_ok: whether a 404 reads as ``{"status": "not_found"}``.
+        :param repeatable: whether sending it again is safe (reads, deletes, creates with a key); a
+            create without a key that may have been accepted raises :class:`HeyGenNoAnswerError`.
+        """
+        from airflow_heygen.hooks.heygen import _may_have_accepted, _never_connected, read_body
+
+        settings = self.settings
+        try:
+            answer_by = time.monotonic() + settings.request_timeout
+            response = self._exchange(self.session.prepare_request(request), settings.request_timeout)
+            body, truncated = read_body(response, answer_by)
+        except requests.exceptions.SSLError as err:
+            raise tls_error(settings, err) from None
+        except (requests.ConnectionError, requests.Timeout) as err:
+            if not repeatable and not _never_connected(err):
+                raise HeyGenNoAnswerError(
+                    f"Submitting to HeyGen at {settings.base_url} got no answer ({type(err).__name__}); "
+                    "HeyGen may have accepted it, so it is not repeated automatically"
+                ) from None
+            return Retry(f"{type(err).__name__} from {settings.base_url}")
+        retry_after = response.headers.get("Retry-After")
+        waiting = in_progress(response.status_code, body, retry_after)
+        if waiting is not None:
+            return waiting
+        outcome = read_response(
+            response.status_code,
+            body,
+            retry_after,
+            not_found_ok=not_found_ok,
+            truncated=truncated,
+            secret=settings.api_key,
+        )
+        if not repeatable and isinstance(outcome, Retry) and _may_have_accepted(response.status_code):
+            raise HeyGenNoAnswerError(
+                f"Submitting to HeyGen at {settings.base_url}: {outcome.reason}. HeyGen may have "
+                "accepted it, so it is not repeated automatically"
+            )
+        return outcome
+
+    def _send_v3(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        not_found_ok: bool = False,
+        deadline: float | None = None,
+    ) -> Mapping[str, Any]:
+        """
+        Send a request (repeating it under the connection's retry policy) and return its ``data``.
+
+        :param method: HTTP method.
+        :param endpoint: path relative to the connection's URL.
+        :param json: a JSON body.
+        :param files: a multipart body (``requests``' ``files``).
+        :param idempotency_key: the create's ``Idempotency-Key``, which makes a POST repeatable.
+        :param not_found_ok: whether a 404 reads as ``{"status": "not_found"}``.
+        :param deadline: Unix time past which no retry waits.
+        """
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else {}
+        request = requests.Request(
+            method, self.url_from_endpoint(endpoint), json=json, files=files, headers=headers
+        )
+        repeatable = method != "POST" or idempotency_key is not None
+        # Each attempt prepares the request afresh (a multipart body included).
+        return retry_sync(
+            lambda: self._attempt_v3(request, not_found_ok=not_found_ok, repeatable=repeatable),
+            self.settings.retry,
+            what=f"{method} {endpoint}",
+            log=self.log,
+            deadline=deadline,
+        )
+
+    def create_job(
+        self, kind: str | JobKind, body: Mapping[str, Any], idempotency_key: str | None
+    ) -> list[str]:
+        """
+        Create a job (a translation creates one per output language) and return its id(s).
+
+        :param kind: the kind (a v3 kind takes ``idempotency_key``).
+        :param body: the create's body, already checked.
+        :param idempotency_key: the key; with it, lost answers, 5xx and 409 are repeated safely.
+        :raises HeyGenNoAnswerError: when HeyGen's answer carries no id.
+        """
+        row = job_kind(kind)
+        key = idempotency_key if row.idempotent_creates else None
+        data = self._send_v3("POST", row.create_endpoint, json=body, idempotency_key=key)
+        ids = ids_from_create(row, data)
+        if not ids:
+            raise HeyGenNoAnswerError(f"HeyGen accepted the {row.description} but returned no {row.id_field}")
+        self.log.info("Created HeyGen %s %s (Idempotency-Key %s)", row.description, ", ".join(ids), key)
+        return ids
+
+    def get_job(self, kind: str | JobKind, job_id: str, *, deadline: float | None = None) -> Job:
+        """
+        Read one job's status; a 404 reads as ``not_found``.
+
+        :param kind: the job's kind.
+        :param job_id: its id.
+        :param deadline: Unix time past which retries do not wait.
+        """
+        row = job_kind(kind)
+        try:
+            data = self._send_v3("GET", row.status_path(job_id), not_found_ok=True, deadline=deadline)
+        except HeyGenUnavailableError as err:
+            raise HeyGenUnavailableError(
+                f"HeyGen {row.description} {job_id}: {err}. It may still finish: wait for it with "
+                f"HeyGenJobSensor(task_id=..., kind={row.name!r}, job_id={job_id!r})"
+            ) from None
+        return job_from_single(row, data, job_id)
+
+    def wait_for_job(
+        self, kind: str | JobKind, job_id: str, poll_interval: float = 10.0, timeout: float = 600.0
+    ) -> Job:
+        """
+        Poll until the job completes; raise if it fails, vanishes or outlives ``timeout``.
+
+        :param kind: the job's kind.
+        :param job_id: its id.
+        :param poll_interval: seconds between polls.
+        :param timeout: seconds to wait at most; the last poll is at the deadline.
+        """
+        row = job_kind(kind)
+        deadline = time.monotonic() + timeout
+        wall_deadline = time.time() + timeout
+        progress = StatusChangeLog(self.log, job_id)
+        while True:
+            job = self.get_job(row, job_id, deadline=wall_deadline)
+            progress.observe(cast(Any, job))
+            if job.status.is_terminal:
+                return raise_for_job(job)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HeyGenExecutionError(job_timeout_message(job_id, row.name, timeout), job_id)
+            time.sleep(min(poll_interval, remaining))
+
+    def delete_job(self, kind: str | JobKind, job_id: str) -> None:
+        """
+        Delete a job (HeyGen stops it, and its output goes); an unknown id is not an error.
+
+        :param kind: the job's kind.
+        :param job_id: its id.
+        """
+        row = job_kind(kind)
+        self._send_v3("DELETE", row.delete_path(job_id), not_found_ok=True)
+        self.log.info("Deleted HeyGen %s %s", row.description, job_id)
+
+    def upload_asset(
+        self, filename: str, content: bytes, mime_type: str, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """
+        Upload a file as a HeyGen asset (``POST /v3/assets``, multipart field ``file``).
+
+        :param filename: the file's name.
+        :param content: its bytes (at most 32 MB; callers check).
+        :param mime_type: its media type.
+        :param idempotency_key: the upload's key.
+        :return: ``{"asset_id", "url", "mime_type", "size_bytes"}``.
+        """
+        data = self._send_v3(
+            "POST",
+            ASSETS_ENDPOINT,
+            files={"file": (filename, content, mime_type)},
+            idempotency_key=idempotency_key,
+        )
+        if not ids_from_create("asset", data):
+            raise HeyGenNoAnswerError("HeyGen accepted the asset but returned no asset_id")
+        self.log.info("Uploaded %s as HeyGen asset %s (Idempotency-Key %s)", filename, data["asset_id"], idempotency_key)
+        return {name: data.get(name) for name in ("asset_id", "url", "mime_type", "size_bytes")}
+
+    def get_account(self) -> dict[str, Any]:
+        """The account (``GET /v3/users/me``): profile, billing type, remaining credits or balance."""
+        return dict(self._send_v3("GET", ACCOUNT_ENDPOINT))
+
+    def account_summary(self) -> str:
+        """One line for ``test_connection``: who the key belongs to and what is left on the account."""
+        return f"Connected to HeyGen at {self.settings.base_url} as {account_text(self.get_account())}"

@@ -1,0 +1,94 @@
+"""
+HeyGen API v3 for the triggerer: reading a job's status through a
+:class:`~airflow_heygen.hooks.heygen_async.HeyGenAsyncSession`.
+
+A trigger reads statuses through a :class:`JobStatusReader`; :class:`SingleJobReader` asks
+``GET <status endpoint>`` once per poll. A bulk poller (one ``GET <bulk endpoint>`` for many
+triggers) is another implementation of the same protocol, built on
+:func:`airflow_heygen.kinds.job_from_bulk_entry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from airflow_heygen.exceptions import HeyGenUnavailableError
+from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, HeyGenAsyncSession
+from airflow_heygen.kinds import Job, JobKind, job_from_single, job_kind
+from airflow_heygen.retrying import retry_async
+
+
+async def get_job_async(
+    hook: HeyGenAsyncHook,
+    http: HeyGenAsyncSession,
+    kind: str | JobKind,
+    job_id: str,
+    *,
+    deadline: float | None = None,
+) -> Job:
+    """
+    Read one job's status; a 404 reads as ``not_found``; 429, 5xx and network errors are retried
+    under the connection's policy, never past ``deadline``.
+
+    :param hook: the async hook (its retrying attempt).
+    :param http: a session from ``hook.session()``.
+    :param kind: the job's kind.
+    :param job_id: its id.
+    :param deadline: Unix time past which retries do not wait.
+    """
+    row = job_kind(kind)
+    endpoint = row.status_path(job_id)
+    try:
+        data = await retry_async(
+            lambda: hook._attempt(http, "GET", endpoint, True),
+            http.settings.retry,
+            what=f"GET {endpoint}",
+            log=hook.log,
+            deadline=deadline,
+        )
+    except HeyGenUnavailableError as err:
+        raise HeyGenUnavailableError(
+            f"HeyGen {row.description} {job_id}: {err}. It may still finish: wait for it with "
+            f"HeyGenJobSensor(task_id=..., kind={row.name!r}, job_id={job_id!r})"
+        ) from None
+    return job_from_single(row, data, job_id)
+
+
+class JobStatusReader(Protocol):
+    """How a trigger learns a job's status: the one seam a bulk poller replaces."""
+
+    async def read(self, kind: str, job_id: str, *, deadline: float | None) -> Job:
+        """
+        The job's current status.
+
+        :param kind: the job's kind.
+        :param job_id: its id.
+        :param deadline: Unix time past which retries do not wait.
+        """
+        ...
+
+
+class SingleJobReader:
+    """
+    A :class:`JobStatusReader` asking HeyGen for the one job (``GET <status endpoint>``).
+
+    :param hook: the async hook.
+    :param http: an open session of the hook.
+    """
+
+    def __init__(self, hook: HeyGenAsyncHook, http: HeyGenAsyncSession) -> None:
+        self.hook = hook
+        self.http = http
+
+    async def read(self, kind: str, job_id: str, *, deadline: float | None) -> Job:
+        """The job's status from its single read."""
+        return await get_job_async(self.hook, self.http, kind, job_id, deadline=deadline)
+
+
+@asynccontextmanager
+async def single_job_reader(hook: HeyGenAsyncHook) -> AsyncIterator[JobStatusReader]:
+    """A :class:`SingleJobReader` on the event loop's shared session, for as long as the block runs."""
+    async with hook.session() as http:
+        yield SingleJobReader(hook, http)

@@ -1,0 +1,154 @@
+"""Trigger that waits for a HeyGen v3 job (or a workflow execution) of any kind in the triggerer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError
+from airflow_heygen.hooks.common import StatusChangeLog
+from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
+from airflow_heygen.hooks.jobs import job_failed_message, job_timeout_message
+from airflow_heygen.hooks.jobs_async import JobStatusReader, single_job_reader
+from airflow_heygen.kinds import Job, JobStatus, job_kind
+from airflow_heygen.triggers.heygen import (
+    EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_NOT_FOUND,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    scrubbed,
+)
+
+_EVENT_OF_STATUS = {
+    JobStatus.COMPLETED: EVENT_SUCCESS,
+    JobStatus.FAILED: EVENT_FAILED,
+    JobStatus.NOT_FOUND: EVENT_NOT_FOUND,
+}
+
+
+class HeyGenJobTrigger(BaseTrigger):
+    """
+    Poll a HeyGen job until it ends or its wall-clock deadline passes, then yield one event.
+
+    The kwargs are the kind, the job id, the connection id, the poll interval and the deadline (a
+    Unix time, so a triggerer restart does not restart the clock): never the API key and never the
+    job's ``Idempotency-Key``. The job is polled at once, then every ``poll_interval`` seconds, and
+    once more at the deadline. Statuses are read through :meth:`status_reader` (one
+    :class:`~airflow_heygen.hooks.jobs_async.JobStatusReader`), the seam a bulk poller replaces.
+
+    The event is ``{"status": "success" | "failed" | "not_found" | "timeout" | "error", "kind",
+    "job_id", "message", "job": <the operators' job dict or None>}``.
+
+    :param kind: the job's kind, e.g. ``"video"`` (see :mod:`airflow_heygen.kinds`).
+    :param job_id: HeyGen's id of the job.
+    :param heygen_conn_id: id of the HeyGen connection.
+    :param poll_interval: seconds between polls.
+    :param deadline: Unix time at which to give up.
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        job_id: str,
+        heygen_conn_id: str = HeyGenAsyncHook.default_conn_name,
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.kind = job_kind(kind).name
+        self.job_id = job_id
+        self.heygen_conn_id = heygen_conn_id
+        self.poll_interval = float(poll_interval)
+        self.deadline = float(deadline) if deadline is not None else time.time() + 600.0
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Classpath and kwargs; stored in Airflow's database, so never a secret."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "kind": self.kind,
+                "job_id": self.job_id,
+                "heygen_conn_id": self.heygen_conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+            },
+        )
+
+    def status_reader(self, hook: HeyGenAsyncHook) -> AbstractAsyncContextManager[JobStatusReader]:
+        """
+        Where statuses come from, for the length of one run: per-request reads.
+
+        :param hook: the run's async hook.
+        """
+        return single_job_reader(hook)
+
+    def _event(self, status: str, message: str, job: Job | None = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "kind": self.kind,
+                "job_id": self.job_id,
+                "message": message,
+                "job": job.to_result() if job is not None else None,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Poll until the job ends or the deadline passes; yield exactly one event."""
+        hook = HeyGenAsyncHook(self.heygen_conn_id)
+        progress = StatusChangeLog(self.log, self.job_id)
+        try:
+            async with self.status_reader(hook) as reader:
+                due = time.monotonic()
+                while True:
+                    await asyncio.sleep(min(max(0.0, due - time.monotonic()), max(0.0, self.deadline - time.time())))
+                    polled = time.monotonic()
+                    job = await reader.read(self.kind, self.job_id, deadline=self.deadline)
+                    progress.observe(job)  # type: ignore[arg-type]  # duck-typed: raw_status, status
+                    if job.status.is_terminal:
+                        message = (
+                            f"{self.kind} {self.job_id} completed"
+                            if job.status is JobStatus.COMPLETED
+                            else job_failed_message(job)
+                        )
+                        yield self._event(_EVENT_OF_STATUS[job.status], message, job)
+                        return
+                    if self.deadline - time.time() <= 0:
+                        message = f"HeyGen {self.kind} {self.job_id} still running at the deadline"
+                        yield self._event(EVENT_TIMEOUT, message, job)
+                        return
+                    due = polled + self.poll_interval
+        except HeyGenError as err:
+            message = str(err) if self.job_id in str(err) else f"HeyGen {self.kind} {self.job_id}: {err}"
+            yield self._event(EVENT_ERROR, scrubbed(hook, message))
+        except Exception as err:
+            self.log.exception("Waiting for HeyGen %s %s failed", self.kind, self.job_id)
+            message = f"HeyGen {self.kind} {self.job_id}: {type(err).__name__}: {err}"
+            yield self._event(EVENT_ERROR, scrubbed(hook, message))
+
+    async def on_kill(self) -> None:
+        """The job is not deleted here: the task's ``delete_on_kill`` decides, in the worker."""
+        self.log.warning("Stopped waiting for HeyGen %s %s; it keeps running there", self.kind, self.job_id)
+
+
+def job_from_event(event: Mapping[str, Any], timeout: float) -> Job:
+    """
+    The completed job a :class:`HeyGenJobTrigger` event reports; raise for every other event.
+
+    :param event: the event's payload.
+    :param timeout: the task's timeout, named when the deadline passed.
+    """
+    status = event.get("status")
+    job_id = str(event.get("job_id"))
+    result = event.get("job")
+    if status == EVENT_SUCCESS and isinstance(result, Mapping):
+        return Job.from_result(result)
+    if status == EVENT_TIMEOUT:
+        raise HeyGenExecutionError(job_timeout_message(job_id, str(event.get("kind")), timeout), job_id)
+    raise HeyGenExecutionError(str(event.get("message") or f"Unexpected trigger event: {event!r}"), job_id)
