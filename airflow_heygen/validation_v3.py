@@ -91,7 +91,10 @@ def _common(body: object, enums: Mapping[str, tuple[str, ...]]) -> Mapping[str, 
     for name in NUMBERS:
         value = checked.get(name)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
         ):
             raise HeyGenInputError(name, f"must be a number of seconds >= 0, got {_describe(value)}")
     start, end = checked.get("start_time"), checked.get("end_time")
@@ -179,7 +182,9 @@ def validate_translation_body(body: object) -> dict[str, Any]:
     _media("video", checked.get("video"))
     languages = checked.get("output_languages")
     if not isinstance(languages, list) or not languages:
-        raise HeyGenInputError("output_languages", f"must be a non-empty list of language codes, got {_describe(languages)}")
+        raise HeyGenInputError(
+            "output_languages", f"must be a non-empty list of language codes, got {_describe(languages)}"
+        )
     for index, language in enumerate(languages):
         require_text(f"output_languages[{index}]", language)
     if len(set(languages)) != len(languages):

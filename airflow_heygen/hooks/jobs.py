@@ -307,7 +307,9 @@ class HeyGenJobsMixin:
         )
         if not ids_from_create("asset", data):
             raise HeyGenNoAnswerError("HeyGen accepted the asset but returned no asset_id")
-        self.log.info("Uploaded %s as HeyGen asset %s (Idempotency-Key %s)", filename, data["asset_id"], idempotency_key)
+        self.log.info(
+            "Uploaded %s as HeyGen asset %s (Idempotency-Key %s)", filename, data["asset_id"], idempotency_key
+        )
         return {name: data.get(name) for name in ("asset_id", "url", "mime_type", "size_bytes")}
 
     def get_account(self) -> dict[str, Any]:

@@ -94,15 +94,9 @@ class HeyGenExecutionTrigger(BaseTrigger):
     inside :meth:`run`, once per run, and every poll goes through the triggerer's shared HTTP session
     (see :meth:`HeyGenAsyncHook.session`).
 
-    The first poll is at once; polls are then ``poll_interval`` apart, from the start of one to the
-    start of the next. While ``learn_first_wait`` is on (the default), a triggerer that has seen
-    ``MIN_COMPLETIONS`` executions of a workflow type complete does not poll one of that type before
-    ``EARLY_QUANTILE`` (5 %) of their durations has passed: polls before it would almost always find
-    the execution still running, and each costs a request of HeyGen's rate limit. The first poll
-    then comes at that point (or, when the workflow type is only learned from the first poll's
-    answer, the second). An execution that ends before it (one in twenty, or one attached late by
-    :class:`~airflow_heygen.sensors.heygen.HeyGenExecutionSensor`), failures and unknown ids
-    included, is seen up to that much later.
+    Polls are ``poll_interval`` apart (start to start); with ``learn_first_wait`` (the default) a
+    triggerer that has seen enough executions of a workflow type complete skips the polls that would
+    almost surely find a new one still running. Why and how: ``docs/waiting.md``.
 
     The event payload is ``{"status": "success" | "failed" | "not_found" | "timeout" | "error",
     "execution_id": ..., "message": ..., "execution": <operator result dict or None>}``.

@@ -107,7 +107,9 @@ class HeyGenJobTrigger(BaseTrigger):
             async with self.status_reader(hook) as reader:
                 due = time.monotonic()
                 while True:
-                    await asyncio.sleep(min(max(0.0, due - time.monotonic()), max(0.0, self.deadline - time.time())))
+                    await asyncio.sleep(
+                        min(max(0.0, due - time.monotonic()), max(0.0, self.deadline - time.time()))
+                    )
                     polled = time.monotonic()
                     job = await reader.read(self.kind, self.job_id, deadline=self.deadline)
                     progress.observe(job)  # type: ignore[arg-type]  # duck-typed: raw_status, status

@@ -1,0 +1,359 @@
+"""
+What the v3 operators share: the jobs hook, the ``Idempotency-Key`` of a task instance's
+submission, creating a job exactly once across tries, and waiting for one job or several (a
+translation makes one per language) in the worker or the triggerer.
+
+Importing this module stays cheap for DAG parsing: hooks and triggers are imported when a task runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk import BaseOperator
+
+from airflow_heygen.exceptions import HeyGenAuthError, HeyGenInputError, HeyGenRequestError
+from airflow_heygen.idempotency import KEY_WINDOW_SECONDS, key_for_task, new_nonce
+from airflow_heygen.kinds import Job, JobKind, JobStatus, job_kind
+from airflow_heygen.links.heygen import HeyGenVideoLink
+from airflow_heygen.state import Submission, SubmissionRecord, fingerprint
+from airflow_heygen.task_base import (
+    DEFAULT_CONN_ID,
+    DEFER_TIMEOUT_BUFFER,
+    HeyGenTaskMixin,
+    default_deferrable,
+    in_doubt_error,
+)
+from airflow_heygen.validation import require_positive_number
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_heygen.hooks.heygen import HeyGenHook
+    from airflow_heygen.hooks.jobs import HeyGenJobsMixin
+
+# A key older than this is not trusted to replay any more (HeyGen keeps it 24 h; an hour of margin).
+KEY_TRUSTED_SECONDS = KEY_WINDOW_SECONDS - 3600
+# Several ids of one record (a translation's languages) are saved joined by this.
+ID_SEPARATOR = ","
+# Refusals after which HeyGen certainly made no job (and released the key).
+CERTAIN_REFUSALS = (HeyGenInputError, HeyGenRequestError, HeyGenAuthError)
+
+
+def jobs_hook_class() -> type[HeyGenHook]:
+    """``HeyGenHook``, with :class:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin` among its bases."""
+    from airflow_heygen.hooks.heygen import HeyGenHook
+    from airflow_heygen.hooks.jobs import HeyGenJobsMixin
+
+    if issubclass(HeyGenHook, HeyGenJobsMixin):
+        return HeyGenHook
+    # Until HeyGenHook lists the mixin itself.
+    return type("HeyGenHook", (HeyGenJobsMixin, HeyGenHook), {"__module__": HeyGenHook.__module__})
+
+
+def submission_key(
+    record: SubmissionRecord,
+    earlier: Submission | None,
+    context: Context,
+    *,
+    resubmit_unconfirmed: bool,
+    refuse_stale: bool = True,
+) -> tuple[str, bool]:
+    """
+    The ``Idempotency-Key`` to create with, and whether it is new (then the caller saves it in the
+    in-flight marker before sending).
+
+    An earlier try's unanswered create (a marker with a key but no id) is sent again with its key,
+    which HeyGen answers with the job it made, while the key is younger than
+    :data:`KEY_TRUSTED_SECONDS`. Older, or without a key, the task refuses to guess
+    (:func:`~airflow_heygen.task_base.in_doubt_error`), unless ``resubmit_unconfirmed`` (or not
+    ``refuse_stale``, for free creates such as uploads) asks for a new key, i.e. a new job.
+
+    :param record: the task instance's record of this request.
+    :param earlier: what an earlier try left (``record.load()``), if anything unconfirmed.
+    :param context: the task's context.
+    :param resubmit_unconfirmed: make a new job rather than refuse.
+    :param refuse_stale: refuse (rather than make a new key) when the earlier key cannot replay.
+    """
+    if earlier is not None and earlier.unconfirmed:
+        age = time.time() - earlier.sent_at if earlier.sent_at is not None else None
+        if earlier.idempotency_key and age is not None and age < KEY_TRUSTED_SECONDS:
+            return earlier.idempotency_key, False
+        if refuse_stale and not resubmit_unconfirmed:
+            raise in_doubt_error(record, earlier, context)
+    nonce = new_nonce() if record.kept else ""
+    return key_for_task(context, record.fingerprint, nonce), True
+
+
+class HeyGenJobOperator(HeyGenTaskMixin, BaseOperator):
+    """
+    Base of the v3 job operators: create one job (or one per language) exactly once per task
+    instance, then wait for it in the worker or, when deferrable, in the triggerer.
+
+    Every create carries an ``Idempotency-Key`` derived from the task instance (dag, task, run, map
+    index; not the try) and the request, saved in ``task_state_store`` with the in-flight marker
+    before the create is sent and logged. A lost answer, a read timeout, a 5xx and 409
+    ``request_in_progress`` are retried with the same key, within the try and across tries (also
+    after a worker died between the create and saving the id): HeyGen answers with the job it made.
+    A new try reattaches to a running or completed job, creates again (with a new key) after
+    ``failed`` or ``not_found``, and refuses to guess about a marker whose key is over 23 hours old.
+    The record is cleared when the task succeeds, so clearing a succeeded task makes a new video.
+
+    :param heygen_conn_id: id of the HeyGen connection (templated).
+    :param wait_for_completion: wait for the job(s); if False, return right after the create.
+    :param deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+    :param poll_interval: seconds between status polls.
+    :param timeout: seconds to wait for the job(s) before failing (they keep running at HeyGen;
+        resume with :class:`~airflow_heygen.sensors.jobs.HeyGenJobSensor`).
+    :param durable: remember the key and the job across tries in ``task_state_store`` (Airflow 3.3+).
+    :param resubmit_unconfirmed: when an earlier try's create can no longer be replayed (its key is
+        over 23 h old), create a new job instead of failing.
+    :param delete_on_kill: delete the job(s) at HeyGen (``DELETE``) when the task is killed while it
+        runs in a worker; off by default, so a killed task leaves its paid job to finish.
+    """
+
+    kind: str = ""
+    operator_extra_links = (HeyGenVideoLink(),)
+    ui_color = "#7559ff"
+    ui_fgcolor = "#ffffff"
+
+    def __init__(
+        self,
+        *,
+        heygen_conn_id: str = DEFAULT_CONN_ID,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = 10.0,
+        timeout: float = 600.0,
+        durable: bool = True,
+        resubmit_unconfirmed: bool = False,
+        delete_on_kill: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("multiple_outputs", True)
+        super().__init__(**kwargs)
+        self.heygen_conn_id = heygen_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.poll_interval = require_positive_number("poll_interval", poll_interval)
+        self.timeout = require_positive_number("timeout", timeout)
+        self.durable = durable
+        self.resubmit_unconfirmed = resubmit_unconfirmed
+        self.delete_on_kill = delete_on_kill
+        self.job_ids: list[str] = []
+
+    @property
+    def row(self) -> JobKind:
+        """This operator's row of the kinds table."""
+        return job_kind(self.kind)
+
+    @cached_property
+    def hook(self) -> Any:
+        """The sync hook, with the v3 methods."""
+        return jobs_hook_class()(heygen_conn_id=self.heygen_conn_id)
+
+    @property
+    def jobs(self) -> HeyGenJobsMixin:
+        """:attr:`hook`, typed as the v3 methods."""
+        jobs: HeyGenJobsMixin = self.hook
+        return jobs
+
+    def request_body(self) -> dict[str, Any]:
+        """The create's body after templating, checked; subclasses build it."""
+        raise NotImplementedError
+
+    def _record(self, context: Context, body: Mapping[str, Any]) -> SubmissionRecord:
+        return SubmissionRecord.for_task(
+            context,
+            durable=self.durable,
+            request={"kind": self.kind, "body": body},
+            description=f"{self.row.description} create (POST /{self.row.create_endpoint})",
+        )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Create the job(s) (or reattach to this task's earlier ones) and wait for them."""
+        body = self.request_body()
+        record = self._record(context, body)
+        try:
+            self.job_ids = self._attach_or_create(record, body, context)
+            self._push_ids(context)
+            if not self.wait_for_completion:
+                record.clear()
+                return self.submitted_result(self.job_ids)
+            if self.deferrable:
+                self._defer_next({}, time.time() + self.timeout)
+            jobs = self._poll_all(self.job_ids)
+            result = self.finish_jobs(jobs)
+            record.clear()
+            return result
+        finally:
+            self.close_hook()
+
+    def _push_ids(self, context: Context) -> None:
+        if self.row.ids_are_list:
+            context["ti"].xcom_push(key="job_ids", value=self.job_ids)
+        else:
+            context["ti"].xcom_push(key="job_id", value=self.job_ids[0])
+
+    def _attach_or_create(
+        self, record: SubmissionRecord, body: Mapping[str, Any], context: Context
+    ) -> list[str]:
+        earlier = record.load()
+        if earlier is not None and earlier.job_id is not None:
+            ids = earlier.job_id.split(ID_SEPARATOR)
+            jobs = [self.jobs.get_job(self.row, job_id) for job_id in ids]
+            gone = [job for job in jobs if job.status in (JobStatus.FAILED, JobStatus.NOT_FOUND)]
+            if not gone:
+                self.log.info(
+                    "Reattaching to HeyGen %s %s from an earlier try", self.row.description, earlier.job_id
+                )
+                return ids
+            self.log.warning(
+                "Earlier HeyGen %s %s of this task is %s; creating again with a new Idempotency-Key",
+                self.row.description,
+                gone[0].id,
+                gone[0].status.value,
+            )
+            earlier = None
+        key, fresh = submission_key(record, earlier, context, resubmit_unconfirmed=self.resubmit_unconfirmed)
+        if fresh:
+            record.mark_in_flight(idempotency_key=key)
+        else:
+            self.log.info("An earlier try's create got no answer: sending it again with the same key")
+        self.log.info("Creating HeyGen %s with Idempotency-Key %s", self.row.description, key)
+        try:
+            ids = self.jobs.create_job(self.row, body, key)
+        except CERTAIN_REFUSALS:
+            record.clear()
+            raise
+        # Any other failure keeps the marker and its key: the next try sends the same key again.
+        record.save(ID_SEPARATOR.join(ids), idempotency_key=key)
+        return ids
+
+    def _poll_all(self, ids: Sequence[str]) -> list[Job]:
+        """Poll every job until each has ended, or fail at the timeout naming the ones still running."""
+        from airflow_heygen.exceptions import HeyGenExecutionError
+        from airflow_heygen.hooks.jobs import job_timeout_message
+
+        deadline = time.monotonic() + self.timeout
+        wall_deadline = time.time() + self.timeout
+        done: dict[str, Job] = {}
+        while True:
+            for job_id in ids:
+                if job_id not in done:
+                    job = self.jobs.get_job(self.row, job_id, deadline=wall_deadline)
+                    if job.status.is_terminal:
+                        done[job_id] = job
+            if len(done) == len(ids):
+                return [done[job_id] for job_id in ids]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                running = next(job_id for job_id in ids if job_id not in done)
+                raise HeyGenExecutionError(job_timeout_message(running, self.kind, self.timeout), running)
+            time.sleep(min(self.poll_interval, remaining))
+
+    def _defer_next(self, done: dict[str, dict[str, Any]], deadline: float) -> NoReturn:
+        """Hand the waiting for the next unfinished job to the triggerer."""
+        from airflow_heygen.triggers.jobs import HeyGenJobTrigger
+
+        job_id = next(job_id for job_id in self.job_ids if job_id not in done)
+        self.close_hook()
+        self.defer(
+            trigger=HeyGenJobTrigger(
+                kind=self.kind,
+                job_id=job_id,
+                heygen_conn_id=self.heygen_conn_id,
+                poll_interval=self.poll_interval,
+                deadline=deadline,
+            ),
+            method_name="resume",
+            kwargs={"job_ids": self.job_ids, "done": done, "deadline": deadline},
+            timeout=timedelta(
+                seconds=max(0.0, deadline - time.time()) + self.poll_interval + DEFER_TIMEOUT_BUFFER
+            ),
+        )
+        raise AssertionError("defer() returned")  # pragma: no cover - defer() always raises
+
+    def resume(
+        self,
+        context: Context,
+        event: dict[str, Any],
+        job_ids: list[str] | None = None,
+        done: dict[str, dict[str, Any]] | None = None,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """
+        After a trigger's event: note the job's end, defer again for a job still running, or finish.
+
+        :param context: the task's context.
+        :param event: the :class:`~airflow_heygen.triggers.jobs.HeyGenJobTrigger` event.
+        :param job_ids: every job of this task.
+        :param done: the results of the jobs that ended before.
+        :param deadline: the Unix time the waiting ends.
+        """
+        from airflow_heygen.triggers.jobs import job_from_event
+
+        self.job_ids = list(job_ids or [str(event.get("job_id"))])
+        done = dict(done or {})
+        result = event.get("job")
+        if event.get("status") in ("failed", "not_found") and isinstance(result, Mapping):
+            job = Job.from_result(result)
+        else:
+            job = job_from_event(event, self.timeout)
+        done[job.id] = job.to_result()
+        try:
+            for job_id in self.job_ids:
+                if job_id not in done:
+                    other = self.jobs.get_job(self.row, job_id)
+                    if not other.status.is_terminal:
+                        self._defer_next(done, deadline or time.time() + self.timeout)
+                    done[job_id] = other.to_result()
+            final = self.finish_jobs([Job.from_result(done[job_id]) for job_id in self.job_ids])
+        finally:
+            self.close_hook()
+        self._record(context, self.request_body()).clear()
+        return final
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after a trigger's event (the workflows operators' name for it)."""
+        return self.resume(context, event)
+
+    def submitted_result(self, ids: Sequence[str]) -> dict[str, Any]:
+        """The result without waiting: the job, ``pending``."""
+        return Job(self.kind, ids[0], JobStatus.PENDING).to_result()
+
+    def finish_jobs(self, jobs: Sequence[Job]) -> dict[str, Any]:
+        """The result of ended jobs; raises for a failed or vanished one."""
+        from airflow_heygen.hooks.jobs import raise_for_job
+
+        job = raise_for_job(jobs[0])
+        self.produced_video_url = job.video_url
+        return job.to_result()
+
+    def on_kill(self) -> None:
+        """Delete the job(s) when ``delete_on_kill``; otherwise say which keep running at HeyGen."""
+        if not self.job_ids:
+            return
+        if not self.delete_on_kill:
+            self.log.warning(
+                "Task killed; HeyGen %s %s keeps running (delete_on_kill=False)",
+                self.row.description,
+                ", ".join(self.job_ids),
+            )
+            return
+        for job_id in self.job_ids:
+            try:
+                self.jobs.delete_job(self.row, job_id)
+            except Exception as err:
+                self.log.warning("Could not delete HeyGen %s %s: %s", self.row.description, job_id, err)
+
+
+def content_fingerprint(content: bytes, name: str) -> str:
+    """The fingerprint of an upload: its bytes and name."""
+    import hashlib
+
+    return fingerprint({"sha256": hashlib.sha256(content).hexdigest(), "name": name})
