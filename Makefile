@@ -13,8 +13,9 @@ step = @mkdir -p $(LOGS); echo "==> $(1)"; ( $(2) ) > $(LOGS)/$(3).log 2>&1 || {
 # The lowest Airflow the provider supports (pyproject.toml says the same); check-floor tests it.
 AIRFLOW_FLOOR ?= 3.3.0
 FLOOR := .venv-floor
-# The fast tests: no real services, no real rendering.
-FAST := -m "not services and not slow and not topology" --ignore=tests/services --ignore=tests/reliability tests
+# The fast tests: the provider's unit tests (hooks, operators, triggers, sensors, dag.test() runs against
+# the fake HeyGen); no real services, no rendering, no emulator.
+FAST := -m "not services and not slow and not topology" tests/unit
 
 .PHONY: install demo test test-fast lint bench clean dist check-floor
 

@@ -79,7 +79,8 @@ def _optional_media(body: Mapping[str, Any], *fields: str, base64: bool = False)
 
 def _common(body: object, enums: Mapping[str, tuple[str, ...]]) -> Mapping[str, Any]:
     """The checks every body gets: an object, JSON, not huge; enums, numbers and URLs."""
-    checked = _object("body", body)
+    # A field set to None is a field not given (templated arguments render missing values so).
+    checked = {key: value for key, value in _object("body", body).items() if value is not None}
     try:
         encoded = json.dumps(checked, allow_nan=False)
     except (TypeError, ValueError) as err:

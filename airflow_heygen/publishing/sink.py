@@ -63,7 +63,10 @@ class HashingSink:
             raises propagates, as does any error writing.
         """
         pending: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
-        hasher = threading.Thread(target=self._hash_blocks, args=(pending,), name="publish-sha256")
+        # A daemon, so that even a reading thread killed without unwinding cannot keep the worker alive.
+        hasher = threading.Thread(
+            target=self._hash_blocks, args=(pending,), name="publish-sha256", daemon=True
+        )
         hasher.start()
         # Object stores' writers may keep what they are given until they upload a part; a buffer is
         # reused once hashed, so they get a copy. Local files are written before write() returns.

@@ -118,11 +118,42 @@ def test_timing_arguments_are_checked_when_the_dag_is_parsed(argument: str, valu
         HeyGenExecutionSensor(task_id="w", execution_id="x", **{argument: value})
 
 
-def test_all_inputs_are_template_fields() -> None:
-    assert set(FaceswapOperator.template_fields) >= {"source_image_url", "target_video_url", "heygen_conn_id"}
-    assert set(AvatarInferenceOperator.template_fields) >= {"avatar_id", "audio_urls", "extra_input"}
-    assert set(HeyGenWorkflowOperator.template_fields) >= {"workflow_type", "input"}
-    assert set(HeyGenExecutionSensor.template_fields) >= {"execution_id", "heygen_conn_id"}
+def test_every_input_renders_from_templates() -> None:
+    context: Any = {"params": {"face": "https://e.com/ada.jpg", "id": "node-gw-7"}, "ds": "2026-01-02"}
+    swap = FaceswapOperator(
+        task_id="swap",
+        source_image_url="{{ params.face }}",
+        target_video_url="https://e.com/{{ ds }}.mp4",
+        heygen_conn_id="heygen_{{ ds[:4] }}",
+    )
+    avatar = AvatarInferenceOperator(
+        task_id="avatar",
+        avatar_id="a-{{ ds }}",
+        audio_urls=["https://e.com/{{ ds }}.wav"],
+        extra_input={"caption": "{{ params.id }}"},
+    )
+    workflow = HeyGenWorkflowOperator(
+        task_id="any", workflow_type="{{ 'Faceswap' }}Node", input={"source_image_url": "{{ params.face }}"}
+    )
+    sensor = HeyGenExecutionSensor(task_id="wait", execution_id="{{ params.id }}")
+    for operator in (swap, avatar, workflow, sensor):
+        operator.render_template_fields(context)
+
+    assert swap.workflow_input() == {
+        "source_image_url": "https://e.com/ada.jpg",
+        "target_video_url": "https://e.com/2026-01-02.mp4",
+    }
+    assert swap.heygen_conn_id == "heygen_2026"
+    assert avatar.workflow_input() == {
+        "caption": "node-gw-7",
+        "avatar": {"avatar_id": "a-2026-01-02"},
+        "audio_list": [{"audio_url": "https://e.com/2026-01-02.wav"}],
+    }
+    assert (workflow.workflow_type, workflow.input) == (
+        "FaceswapNode",
+        {"source_image_url": "https://e.com/ada.jpg"},
+    )
+    assert sensor.execution_id == "node-gw-7"
 
 
 def test_result_shape_and_video_url_fallbacks() -> None:

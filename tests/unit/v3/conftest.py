@@ -1,0 +1,59 @@
+"""The v3 tests' emulator (stub rendering, one per session) and a connection to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
+from tests.conftest import heygen_connection_uri
+
+QUIET = {"lost_replies": 0, "lost_reply_rate": 0, "create_delay": 0, "error_rate": 0, "rate_limit_rate": 0}
+
+
+@pytest.fixture(scope="session")
+def v3_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHandle]:
+    """A stub-rendering emulator with a request log, shared by the v3 tests."""
+    data_dir = tmp_path_factory.mktemp("v3-emulator")
+    with run_emulator(
+        data_dir, render="stub", request_log=data_dir / "requests.jsonl", seed=11, startup_timeout=180
+    ) as handle:
+        yield handle
+
+
+@pytest.fixture
+def emulator(v3_emulator: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorHandle]:
+    """The emulator, fault-free, with ``heygen_default`` pointing at it (fast retries)."""
+    v3_emulator.set_faults(**QUIET)
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection(v3_emulator))
+    yield v3_emulator
+    v3_emulator.set_faults(**QUIET)
+
+
+def connection(handle: EmulatorHandle, **extra: Any) -> str:
+    """A connection URI to the emulator with fast retries."""
+    return heygen_connection_uri(handle.base_url, handle.api_key, **{"retry_limit": 8, **extra})
+
+
+def request_log(handle: EmulatorHandle) -> list[dict[str, Any]]:
+    """Every /v1 and /v3 request the emulator logged so far."""
+    path = Path(handle.data_dir) / "requests.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+class Counts:
+    """Changes of the emulator's counters between two points of a test."""
+
+    def __init__(self, handle: EmulatorHandle) -> None:
+        self.handle = handle
+        self.before = handle.stats()
+
+    def delta(self, group: str, kind: str) -> int:
+        """How much ``stats()[group][kind]`` grew."""
+        return int(self.handle.stats()[group].get(kind, 0)) - int(self.before[group].get(kind, 0))
