@@ -274,6 +274,7 @@ def read_response(
     not_found_ok: bool,
     truncated: bool = False,
     secret: str = "",
+    list_data: bool = False,
 ) -> Mapping[str, Any] | Retry:
     """
     Interpret one HTTP response from HeyGen.
@@ -284,6 +285,7 @@ def read_response(
     :param not_found_ok: whether a 404 means "no such execution" (status requests) rather than an error.
     :param truncated: whether the body was longer than :data:`MAX_RESPONSE_BYTES` and cut there.
     :param secret: the API key, blanked out of any text taken from the body.
+    :param list_data: the answer's ``data`` is a list (bulk reads), returned as it is.
     :return: the response's ``data`` object, or :class:`Retry` for a failure worth repeating.
     :raises HeyGenAuthError: on 401/403.
     :raises HeyGenRequestError: on a redirect (never followed: the key must not travel) or any other 4xx.
@@ -312,6 +314,7 @@ def read_response(
     if document is None:
         return Retry(f"HTTP {status} with a body that is not JSON: {_error_text(body, secret)}")
     data = document.get("data") if isinstance(document, Mapping) else None
-    if not isinstance(data, Mapping):
-        return Retry(f"HTTP {status} without a 'data' object: {_error_text(body, secret)}")
-    return data
+    if not isinstance(data, list if list_data else Mapping):
+        shape = "list" if list_data else "object"
+        return Retry(f"HTTP {status} without a 'data' {shape}: {_error_text(body, secret)}")
+    return data  # type: ignore[return-value]  # a list with list_data: callers asked for it

@@ -17,6 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 EXECUTIONS_PATH = "/v1/workflows/executions"
+VIDEOS_PATH = "/v3/videos"
+# The single read's status words and the bulk read's, for a fake v3 video.
+SINGLE_WORDS = {"running": "processing", "completed": "completed", "failed": "failed"}
+BULK_WORDS = {"running": "processing", "completed": "completed", "failed": "failed"}
 
 
 @dataclass
@@ -76,6 +80,11 @@ class FakeHeyGen:
         self.connections = 0
         # Submissions that create their execution and then close the connection without an answer.
         self.lose_submission_replies = 0
+        # v3 videos (for bulk status reads): their state, ids left out of bulk answers, the ids of
+        # every bulk request in order.
+        self.videos: dict[str, FakeExecution] = {}
+        self.omit_from_bulk: set[str] = set()
+        self.bulk_requests: list[list[str]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.scheme = "http"
@@ -99,6 +108,12 @@ class FakeHeyGen:
         execution_id = f"node-gw-{uuid.uuid4().hex[:12]}"
         self.executions[execution_id] = FakeExecution(workflow_type, polls, status, self.plan.error)
         return execution_id
+
+    def add_video(self, polls: int = 0, status: str = "completed") -> str:
+        """A v3 video that reads as processing for ``polls`` reads (bulk or single), then ``status``."""
+        video_id = f"vid{uuid.uuid4().hex[:16]}"
+        self.videos[video_id] = FakeExecution("video", polls, status, self.plan.error)
+        return video_id
 
     def video_url(self, execution_id: str) -> str:
         return f"{self.base_url}/media/{execution_id}.mp4"
@@ -127,7 +142,8 @@ class FakeHeyGen:
                     if fake._loses_this_reply(self.command, self.path, self.headers.get("X-Api-Key"), body):
                         self.close_connection = True
                         return
-                    reply = fake._take_reply(self.command) if self.path.startswith("/v1/") else None
+                    api = self.path.startswith(("/v1/", "/v3/"))
+                    reply = fake._take_reply(self.command) if api else None
                     if reply is None:
                         reply = fake._answer(self.command, self.path, self.headers.get("X-Api-Key"), body)
                 payload = reply.encoded()
@@ -188,6 +204,10 @@ class FakeHeyGen:
             return Reply(200, {"data": {"execution_id": execution_id, "status": "submitted"}})
         if method == "GET" and path.startswith(EXECUTIONS_PATH + "/"):
             return self._status(path.rsplit("/", 1)[1])
+        if method == "GET" and path.startswith(VIDEOS_PATH + "/statuses"):
+            return self._bulk(path)
+        if method == "GET" and path.startswith(VIDEOS_PATH + "/"):
+            return self._video(path.rsplit("/", 1)[1])
         return Reply(404, {"data": None, "error": {"code": "not_found", "message": "No route"}})
 
     def _status(self, execution_id: str) -> Reply:
@@ -215,4 +235,44 @@ class FakeHeyGen:
         else:
             data["status"] = execution.status
             data["error"] = {"message": execution.error}
+        return Reply(200, {"data": data})
+
+    def _state_after_read(self, video: FakeExecution) -> str:
+        if video.polls_left > 0:
+            video.polls_left -= 1
+            return "running"
+        return video.status
+
+    def _bulk(self, path: str) -> Reply:
+        from urllib.parse import parse_qs, urlsplit
+
+        ids = [i for i in parse_qs(urlsplit(path).query).get("video_ids", [""])[0].split(",") if i]
+        self.bulk_requests.append(ids)
+        if len(ids) > 100:
+            return Reply(400, {"error": {"code": "invalid_parameter", "message": "at most 100 ids"}})
+        entries: list[dict[str, Any]] = []
+        for video_id in ids:
+            if video_id in self.omit_from_bulk:
+                continue
+            video = self.videos.get(video_id)
+            if video is None:
+                entries.append({"video_id": video_id, "status": "not_found"})
+                continue
+            state = self._state_after_read(video)
+            entry: dict[str, Any] = {"video_id": video_id, "status": BULK_WORDS[state]}
+            if state == "failed":
+                entry["error"] = {"message": video.error}
+            entries.append(entry)
+        return Reply(200, {"data": entries})
+
+    def _video(self, video_id: str) -> Reply:
+        video = self.videos.get(video_id)
+        if video is None:
+            return Reply(404, {"error": {"code": "video_not_found", "message": "Video not found"}})
+        state = self._state_after_read(video)
+        data: dict[str, Any] = {"id": video_id, "status": SINGLE_WORDS[state]}
+        if state == "completed":
+            data["video_url"] = self.video_url(video_id)
+        if state == "failed":
+            data["failure_message"] = video.error
         return Reply(200, {"data": data})

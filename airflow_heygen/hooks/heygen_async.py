@@ -235,8 +235,15 @@ class HeyGenAsyncHook(BaseHook):
             yield HeyGenAsyncSession(client, settings)
 
     async def _attempt(
-        self, http: HeyGenAsyncSession, method: str, endpoint: str, not_found_ok: bool
+        self,
+        http: HeyGenAsyncSession,
+        method: str,
+        endpoint: str,
+        not_found_ok: bool,
+        *,
+        list_data: bool = False,
     ) -> Mapping[str, Any] | Retry:
+        """One try of a request: its ``data`` (a list with ``list_data``), or :class:`Retry`."""
         settings = http.settings
         try:
             answer = await http.request(method, endpoint)
@@ -251,6 +258,7 @@ class HeyGenAsyncHook(BaseHook):
             not_found_ok=not_found_ok,
             truncated=answer.truncated,
             secret=settings.api_key,
+            list_data=list_data,
         )
 
     async def get_execution(

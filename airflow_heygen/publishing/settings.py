@@ -57,16 +57,17 @@ class DownloadSettings:
         """
         Settings from the HeyGen connection ``heygen_conn_id``, resolved as ``HeyGenHook.settings`` does.
 
-        The connection is read with ``BaseHook.get_connection`` and :meth:`ConnectionSettings.from_parts`
-        rather than through ``HeyGenHook``, whose module imports aiohttp and the HTTP provider: about
-        0.4 s a publish would spend on imports it never uses. A connection without any key is fine:
-        video URLs are public, so they are fetched without one.
+        The connection is read with ``BaseHook.get_connection`` and the hooks' shared
+        :func:`~airflow_heygen.hooks.common.resolve_settings`, not through ``HeyGenHook``, whose module
+        imports aiohttp and the HTTP provider: about 0.4 s a publish would spend on imports it never
+        uses. A connection without any key is fine: video URLs are public, so they are fetched without one.
 
         :param heygen_conn_id: id of the HeyGen connection.
         """
         from airflow.sdk import BaseHook
         from airflow.sdk.exceptions import AirflowNotFoundException
-        from airflow.sdk.log import mask_secret
+
+        from airflow_heygen.hooks.common import mask_key, resolve_settings
 
         try:
             conn = BaseHook.get_connection(heygen_conn_id)
@@ -74,19 +75,11 @@ class DownloadSettings:
             log.info("No connection %r; the key may come from the environment", heygen_conn_id)
             conn = None
         try:
-            settings = ConnectionSettings.from_parts(
-                heygen_conn_id,
-                host=conn.host if conn else None,
-                schema=conn.schema if conn else None,
-                port=conn.port if conn else None,
-                password=conn.password if conn else None,
-                extra=conn.extra_dejson if conn else {},
-            )
+            settings = resolve_settings(heygen_conn_id, conn)
         except HeyGenAuthError:
             log.info("No HeyGen API key for %r; videos are fetched without one", heygen_conn_id)
             return cls()
-        mask_secret(settings.api_key)
-        return cls.from_connection(settings)
+        return cls.from_connection(mask_key(settings))
 
     def key_headers(self, url: str) -> dict[str, str]:
         """The API key header if ``url`` is served from the connection's own origin, else nothing."""

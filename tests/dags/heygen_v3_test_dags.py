@@ -123,3 +123,20 @@ with DAG(
             deferrable=_deferrable,
             **FAST,
         )
+
+
+def _example_dag() -> DAG:
+    """The example DAG ``dags/heygen_v3_personalized.py``, loaded from its file."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "dags" / "heygen_v3_personalized.py"
+    spec = importlib.util.spec_from_file_location("heygen_v3_personalized_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (dag,) = (value for value in vars(module).values() if isinstance(value, DAG))
+    return dag
+
+
+v3_personalized_example = _example_dag()

@@ -102,7 +102,7 @@ class NothingSent:
 
 
 @pytest.mark.parametrize("kind", sorted(VALID))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_bad_bodies_name_their_field_and_send_nothing(kind: str, data: st.DataObject) -> None:
     body = data.draw(mutated(kind))

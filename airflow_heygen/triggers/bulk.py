@@ -1,0 +1,243 @@
+"""
+One bulk status poller per (event loop, connection, job kind): every :class:`HeyGenJobTrigger` of a
+triggerer reads its job's status through it, and reads that arrive together go out as one
+``GET <bulk endpoint>?<ids>=a,b,...`` of at most 100 ids. Each trigger keeps its own schedule (it asks
+when its own interval says so); the poller only coalesces the asks. How and why: ``docs/waiting.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, HeyGenAsyncSession
+from airflow_heygen.hooks.jobs_async import JobStatusReader, get_job_async, single_job_reader
+from airflow_heygen.kinds import Job, JobKind, JobStatus, job_from_bulk_entry, job_kind
+from airflow_heygen.retrying import retry_async
+
+# HeyGen answers at most this many ids per bulk request.
+MAX_IDS_PER_REQUEST = 100
+# How long a read waits for others to share its request; small next to any poll interval.
+COALESCE_SECONDS = 0.05
+# Bulk requests of one poller in flight at once.
+MAX_REQUESTS_IN_FLIGHT = 8
+
+
+class BulkPoller:
+    """
+    Coalesces the status reads of one connection's jobs of one kind into bulk requests.
+
+    A read joins the batch being gathered; the batch goes out when it holds
+    ``MAX_IDS_PER_REQUEST`` ids or ``COALESCE_SECONDS`` after its first read. A bulk request is
+    retried under the connection's policy; an id missing from the answer is read singly; a completed
+    job is read singly once (the bulk answer has no video URL). A read whose caller is cancelled
+    leaves the batch; a read still unanswered at its caller's deadline returns "still running".
+
+    :param hook: the hook of the connection (its settings and retrying attempt).
+    :param http: an open session of that connection.
+    :param kind: the job kind; it must have a bulk endpoint.
+    """
+
+    def __init__(self, hook: HeyGenAsyncHook, http: HeyGenAsyncSession, kind: JobKind) -> None:
+        assert kind.bulk_endpoint is not None and kind.bulk_param is not None
+        self.hook = hook
+        self.http = http
+        self.kind = kind
+        self.users = 0
+        self.requests = 0
+        self._gathering: dict[str, list[asyncio.Future[Job]]] = {}
+        self._deadlines: dict[str, float] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)
+
+    async def read(self, job_id: str, deadline: float | None) -> Job:
+        """
+        The job's current status, from the next bulk request.
+
+        :param job_id: the job.
+        :param deadline: Unix time past which the caller waits no longer.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Job] = loop.create_future()
+        self._gathering.setdefault(job_id, []).append(future)
+        wanted_until = deadline if deadline is not None else time.time() + 3600.0
+        self._deadlines[job_id] = max(self._deadlines.get(job_id, 0.0), wanted_until)
+        if len(self._gathering) >= MAX_IDS_PER_REQUEST:
+            self._send()
+        elif self._timer is None:
+            self._timer = loop.call_later(COALESCE_SECONDS, self._send)
+        try:
+            remaining = None if deadline is None else max(0.0, deadline - time.time()) + 1.0
+            return await asyncio.wait_for(asyncio.shield(future), remaining)
+        except asyncio.TimeoutError:
+            return Job(self.kind.name, job_id, JobStatus.RUNNING, raw_status="unread at the deadline")
+        finally:
+            if not future.done():
+                future.cancel()
+                self._forget(job_id, future)
+
+    def _forget(self, job_id: str, future: asyncio.Future[Job]) -> None:
+        waiters = self._gathering.get(job_id)
+        if waiters is not None and future in waiters:
+            waiters.remove(future)
+            if not waiters:
+                del self._gathering[job_id]
+                self._deadlines.pop(job_id, None)
+
+    def _send(self) -> None:
+        """Send what was gathered, in requests of at most ``MAX_IDS_PER_REQUEST`` ids."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._gathering:
+            batch = dict(list(self._gathering.items())[:MAX_IDS_PER_REQUEST])
+            deadline = max(self._deadlines.pop(job_id, 0.0) for job_id in batch)
+            for job_id in batch:
+                del self._gathering[job_id]
+            task = asyncio.ensure_future(self._answer(batch, deadline))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _answer(self, batch: dict[str, list[asyncio.Future[Job]]], deadline: float) -> None:
+        try:
+            async with self._slots:
+                jobs = await self._read_bulk(list(batch), deadline)
+                jobs = await self._complete(jobs, deadline)
+        except Exception as err:
+            for waiters in batch.values():
+                for future in waiters:
+                    if not future.done():
+                        future.set_exception(err)
+            return
+        for job_id, waiters in batch.items():
+            for future in waiters:
+                if not future.done():
+                    future.set_result(jobs[job_id])
+
+    async def _read_bulk(self, ids: list[str], deadline: float) -> dict[str, Job]:
+        """The statuses of ``ids``: one bulk request (retried), ids it left out read singly."""
+        endpoint = f"{self.kind.bulk_endpoint}?{self.kind.bulk_param}={quote(','.join(ids), safe=',')}"
+        self.requests += 1
+        entries: Any = await retry_async(
+            lambda: self.hook._attempt(self.http, "GET", endpoint, False, list_data=True),
+            self.http.settings.retry,
+            what=f"GET {self.kind.bulk_endpoint} ({len(ids)} ids)",
+            log=self.hook.log,
+            deadline=deadline,
+        )
+        wanted = set(ids)
+        jobs: dict[str, Job] = {}
+        for entry in entries:
+            if isinstance(entry, Mapping):
+                job = job_from_bulk_entry(self.kind, entry)
+                if job.id in wanted:
+                    jobs[job.id] = job
+        missing = [job_id for job_id in ids if job_id not in jobs]
+        for job_id, job in zip(missing, await self._read_singly(missing, deadline), strict=True):
+            jobs[job_id] = job
+        return jobs
+
+    async def _read_singly(self, ids: list[str], deadline: float) -> list[Job]:
+        return list(
+            await asyncio.gather(
+                *(get_job_async(self.hook, self.http, self.kind, job_id, deadline=deadline) for job_id in ids)
+            )
+        )
+
+    async def _complete(self, jobs: dict[str, Job], deadline: float) -> dict[str, Job]:
+        """Completed jobs read once more singly: their video URL and details are not in bulk answers."""
+        done = [
+            job_id for job_id, job in jobs.items() if job.status is JobStatus.COMPLETED and not job.video_url
+        ]
+        for job_id, job in zip(done, await self._read_singly(done, deadline), strict=True):
+            jobs[job_id] = job
+        return jobs
+
+    async def close(self) -> None:
+        """Stop: nothing is waiting any more."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for task in list(self._in_flight):
+            task.cancel()
+        for task in list(self._in_flight):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+class _PollerHandle:
+    """A poller with the session it holds open while it has users."""
+
+    def __init__(self, poller: BulkPoller, stack: AsyncExitStack) -> None:
+        self.poller = poller
+        self.stack = stack
+
+
+_POLLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], _PollerHandle]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def pollers() -> dict[tuple[str, str], BulkPoller]:
+    """The running event loop's pollers by (connection id, kind): for tests and benchmarks."""
+    handles = _POLLERS.get(asyncio.get_running_loop(), {})
+    return {key: handle.poller for key, handle in handles.items()}
+
+
+class BulkJobReader:
+    """
+    A :class:`~airflow_heygen.hooks.jobs_async.JobStatusReader` through the shared :class:`BulkPoller`.
+
+    :param poller: the poller of this reader's connection and kind.
+    """
+
+    def __init__(self, poller: BulkPoller) -> None:
+        self.poller = poller
+
+    async def read(self, kind: str, job_id: str, *, deadline: float | None) -> Job:
+        """The job's status, from the poller's next bulk request."""
+        return await self.poller.read(job_id, deadline)
+
+
+@asynccontextmanager
+async def bulk_job_reader(hook: HeyGenAsyncHook, kind: str) -> AsyncIterator[JobStatusReader]:
+    """
+    The reader of ``kind`` jobs of ``hook``'s connection on this event loop: through the shared
+    poller when the kind has a bulk endpoint, else one request per read. The first user starts the
+    poller, the last one to leave stops it; different connections never share one.
+
+    :param hook: the trigger's hook (its connection).
+    :param kind: the job kind.
+    """
+    row = job_kind(kind)
+    if row.bulk_endpoint is None:
+        async with single_job_reader(hook) as reader:
+            yield reader
+        return
+    handles = _POLLERS.setdefault(asyncio.get_running_loop(), {})
+    key = (hook.heygen_conn_id, row.name)
+    handle = handles.get(key)
+    if handle is None:
+        stack = AsyncExitStack()
+        http = await stack.enter_async_context(hook.session())
+        handle = handles.get(key)  # another trigger may have started one meanwhile
+        if handle is None:
+            handle = handles[key] = _PollerHandle(BulkPoller(hook, http, row), stack)
+        else:
+            await stack.aclose()
+    handle.poller.users += 1
+    try:
+        yield BulkJobReader(handle.poller)
+    finally:
+        handle.poller.users -= 1
+        if handle.poller.users == 0 and handles.get(key) is handle:
+            del handles[key]
+            await handle.poller.close()
+            await handle.stack.aclose()

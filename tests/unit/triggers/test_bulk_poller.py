@@ -1,0 +1,139 @@
+"""
+The bulk poller: HeyGenJobTriggers of one event loop share bulk status reads (at most 100 ids each),
+keep their own schedules, and keep faults, cancellations and connections apart. The fake HeyGen counts
+every bulk request and the ids in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from airflow_heygen.triggers import bulk
+from airflow_heygen.triggers.jobs import HeyGenJobTrigger
+from tests.conftest import heygen_connection_uri
+from tests.fake_heygen import FakeHeyGen, Reply
+
+
+def trigger(
+    video_id: str, interval: float = 0.05, conn_id: str = "heygen_default", **kw: Any
+) -> HeyGenJobTrigger:
+    return HeyGenJobTrigger(
+        "video", video_id, conn_id, poll_interval=interval, deadline=time.time() + 60, **kw
+    )
+
+
+async def events_of(trigger_: HeyGenJobTrigger) -> list[dict[str, Any]]:
+    return [event.payload async for event in trigger_.run()]
+
+
+async def test_many_waits_share_bulk_requests_of_at_most_100_ids(heygen_conn: FakeHeyGen) -> None:
+    ids = [heygen_conn.add_video(polls=2) for _ in range(250)]
+
+    results = await asyncio.gather(*(events_of(trigger(i)) for i in ids))
+
+    assert [event["status"] for (event,) in results] == ["success"] * 250
+    assert {event["job"]["video_url"] for (event,) in results} == {heygen_conn.video_url(i) for i in ids}
+    sizes = [len(request) for request in heygen_conn.bulk_requests]
+    assert max(sizes) <= 100
+    assert sum(sizes) == 250 * 3, "each job read three times in bulk: processing, processing, completed"
+    assert len(sizes) <= 3 * 4, "three reads of 250 ids: a few requests each, not 750"
+    singles = [r for r in heygen_conn.requests if r.path.startswith("/v3/videos/vid")]
+    assert len(singles) == 250, "one single read per job, for its video URL once completed"
+    assert bulk.pollers() == {}, "the poller stopped with its last trigger"
+
+
+async def test_each_trigger_keeps_its_own_interval_and_reads_at_once(heygen_conn: FakeHeyGen) -> None:
+    fast = [heygen_conn.add_video(polls=10_000) for _ in range(3)]
+    slow = [heygen_conn.add_video(polls=10_000) for _ in range(3)]
+    started = time.monotonic()
+    tasks = [asyncio.ensure_future(events_of(trigger(i, 0.05))) for i in fast]
+    tasks += [asyncio.ensure_future(events_of(trigger(i, 0.5))) for i in slow]
+    await asyncio.sleep(0.02 + bulk.COALESCE_SECONDS)
+    assert {i for request in heygen_conn.bulk_requests for i in request} == set(fast + slow), "at once"
+    await asyncio.sleep(1.2 - (time.monotonic() - started))
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    reads = Counter(i for request in heygen_conn.bulk_requests for i in request)
+    assert all(reads[i] >= 10 for i in fast), reads
+    assert all(2 <= reads[i] <= 4 for i in slow), reads
+    assert bulk.pollers() == {}, "cancelled triggers left, and the poller with them"
+
+
+async def test_failed_bulk_requests_are_retried_without_failing_any_job(heygen_conn: FakeHeyGen) -> None:
+    ids = [heygen_conn.add_video(polls=1) for _ in range(20)]
+    heygen_conn.replies.extend(
+        [
+            Reply(503, {"error": {"message": "busy"}}),
+            Reply(429, {"error": {"message": "slow"}}, {"Retry-After": "0"}),
+        ]
+    )
+
+    results = await asyncio.gather(*(events_of(trigger(i)) for i in ids))
+
+    assert [event["status"] for (event,) in results] == ["success"] * 20
+    assert any(r.path.startswith("/v3/videos/statuses") for r in heygen_conn.requests)
+
+
+async def test_an_id_missing_from_the_bulk_answer_is_read_singly(heygen_conn: FakeHeyGen) -> None:
+    shown, left_out = heygen_conn.add_video(polls=1), heygen_conn.add_video(polls=0)
+    heygen_conn.omit_from_bulk.add(left_out)
+
+    results = await asyncio.gather(events_of(trigger(shown)), events_of(trigger(left_out)))
+
+    assert [event["status"] for (event,) in results] == ["success", "success"]
+    assert any(r.path == f"/v3/videos/{left_out}" for r in heygen_conn.requests)
+
+
+async def test_not_found_and_failed_end_only_their_own_trigger(heygen_conn: FakeHeyGen) -> None:
+    good = heygen_conn.add_video(polls=2)
+    bad = heygen_conn.add_video(polls=0, status="failed")
+
+    results = await asyncio.gather(
+        events_of(trigger(good)), events_of(trigger("vid-unknown")), events_of(trigger(bad))
+    )
+
+    assert [event["status"] for (event,) in results] == ["success", "not_found", "failed"]
+    assert "No face detected" in results[2][0]["message"]
+
+
+async def test_connections_never_share_a_request(fake: FakeHeyGen, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_A", heygen_connection_uri(fake.base_url))
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_B", heygen_connection_uri(fake.base_url))
+    a = [fake.add_video(polls=1) for _ in range(5)]
+    b = [fake.add_video(polls=1) for _ in range(5)]
+
+    results = await asyncio.gather(
+        *(events_of(trigger(i, conn_id="heygen_a")) for i in a),
+        *(events_of(trigger(i, conn_id="heygen_b")) for i in b),
+    )
+
+    assert [event["status"] for (event,) in results] == ["success"] * 10
+    for request in fake.bulk_requests:
+        assert set(request) <= set(a) or set(request) <= set(b), request
+
+
+async def test_a_restarted_triggerer_re_registers_every_trigger_with_one_event_each(
+    heygen_conn: FakeHeyGen,
+) -> None:
+    ids = [heygen_conn.add_video(polls=6) for _ in range(30)]
+    first = [trigger(i) for i in ids]
+    tasks = [asyncio.ensure_future(events_of(t)) for t in first]
+    await asyncio.sleep(0.15)
+    for task in tasks:  # the triggerer stops: every trigger is cancelled mid-wait
+        task.cancel()
+    stopped = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in stopped), "no event on shutdown"
+    assert bulk.pollers() == {}
+
+    revived = [HeyGenJobTrigger(**t.serialize()[1]) for t in first]  # the new triggerer, from the database
+    results = await asyncio.gather(*(events_of(t) for t in revived))
+
+    assert [len(events) for events in results] == [1] * 30
+    assert [event["status"] for (event,) in results] == ["success"] * 30
