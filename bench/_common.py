@@ -119,20 +119,52 @@ def ensure_samples() -> Path:
 
 
 @contextlib.contextmanager
-def emulator(data_dir: Path, **options: Any) -> Iterator[Any]:
+def emulator(data_dir: Path, loop_lag_file: Path | None = None, **options: Any) -> Iterator[Any]:
     """
     A stub-rendering emulator on 127.0.0.1 whose data dir already holds the sample media.
 
     :param data_dir: a fresh folder.
+    :param loop_lag_file: have the emulator log how late its event loop wakes, ten times a second, to
+        this file (``bench/_loop_probe/sitecustomize.py``: ``<unix time> <seconds late>`` lines).
     :param options: more options of ``run_emulator`` (latency, keepalive_timeout, request_log...).
     """
-    from airflow_heygen.emulator.testing import run_emulator
+    from airflow_heygen.emulator.testing import EmulatorHandle, EmulatorOptions
 
     data_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ensure_samples(), data_dir / "samples", dirs_exist_ok=True)
     options = {"render": "stub", "api_key": API_KEY, "log_level": "WARNING", **options}
-    with run_emulator(data_dir, **options) as handle:
+    # The emulator inherits this process's environment when it starts: set the probe's for that moment.
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "BENCH_LOOP_LAG_FILE")}
+    if loop_lag_file is not None:
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(BENCH / "_loop_probe"), saved["PYTHONPATH"] or "") if p
+        )
+        os.environ["BENCH_LOOP_LAG_FILE"] = str(loop_lag_file)
+    handle = EmulatorHandle(data_dir, EmulatorOptions(**options))
+    try:
+        handle.start()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
         yield handle
+    finally:
+        handle.stop()
+
+
+def read_loop_lags(path: Path, since: float = 0.0, until: float = float("inf")) -> list[tuple[float, float]]:
+    """``(unix time, seconds late)`` samples of an emulator's loop-lag file between two times."""
+    samples = []
+    with contextlib.suppress(FileNotFoundError), path.open(encoding="ascii") as lags:
+        for line in lags:
+            when, _, late = line.partition(" ")
+            with contextlib.suppress(ValueError):
+                if since <= float(when) <= until:
+                    samples.append((float(when), float(late)))
+    return samples
 
 
 def heygen_connection(base_url: str) -> str:

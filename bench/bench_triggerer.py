@@ -143,8 +143,19 @@ def _preimport() -> None:
 
 
 async def _child(
-    contender: str, ids: list[str], base_url: str, interval: float, window: float
+    contender: str,
+    ids: list[str],
+    base_url: str,
+    interval: float,
+    window: float,
+    factory: Callable[[str, str, float, float], Waiter] | None = None,
 ) -> dict[str, Any]:
+    """
+    Wait for ``ids`` the contender's way in this event loop and return the figures.
+
+    :param factory: makes the waiter of a contender (``_waiter_factory`` unless given): the other
+        benchmarks (``bench_bulk_poller.py``) reuse this loop with contenders of their own.
+    """
     import airflow.providers.common.compat.connection as compat_connection
 
     # A triggerer has long loaded its secrets backends: pay that one-off cost before measuring.
@@ -168,7 +179,7 @@ async def _child(
     compat_connection.get_async_connection = counting_get_async_connection  # type: ignore[assignment]
 
     started = time.time()
-    wait = _waiter_factory(contender, base_url, interval, deadline=started + window)
+    wait = (factory or _waiter_factory)(contender, base_url, interval, started + window)
     events: dict[str, tuple[float, str]] = {}
     starts: dict[str, float] = {}
 
@@ -181,6 +192,7 @@ async def _child(
 
     peak_rss = 0
     loop_lags: list[float] = []
+    loop_lag_by_second: dict[int, float] = {}  # seconds into the run -> worst lateness (ms) in it
 
     async def sample_rss_and_loop_lag() -> None:
         # Every 0.25 s: memory, and how late the event loop woke us (it is late when starved of CPU).
@@ -189,7 +201,10 @@ async def _child(
             peak_rss = max(peak_rss, rss_bytes())
             woken = loop.time() + 0.25
             await asyncio.sleep(0.25)
-            loop_lags.append(loop.time() - woken)
+            lag = loop.time() - woken
+            loop_lags.append(lag)
+            second = int(time.time() - started)
+            loop_lag_by_second[second] = max(loop_lag_by_second.get(second, 0.0), 1000 * lag)
 
     gc.collect()
     baseline_rss = rss_bytes()
@@ -223,6 +238,7 @@ async def _child(
         "starts": starts,
         "loop_lag_p99_ms": 1000 * (_percentile(loop_lags, 0.99) or 0.0),
         "loop_lag_max_ms": 1000 * max(loop_lags, default=0.0),
+        "loop_lag_by_second": {str(k): round(v, 1) for k, v in sorted(loop_lag_by_second.items())},
         "still_waiting": len(pending),
         "errors": errors[:5],
         "error_count": len(errors),

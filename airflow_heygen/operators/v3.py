@@ -301,7 +301,8 @@ class HeyGenUploadAssetOperator(HeyGenJobOperator):
     "size_bytes"}``; ``url`` works wherever HeyGen takes a media URL, e.g. as
     ``FaceswapOperator(source_image_url=...)``.
 
-    :param source: the file, an ``ObjectStoragePath`` or its URL (templated).
+    :param source: the file: an ``ObjectStoragePath`` or its URL (``file://``, ``s3://``, ...), or an
+        http(s) URL (read with a bounded download) (templated).
     :param source_conn_id: Airflow connection of the storage, e.g. ``aws_default`` (templated).
     :param heygen_conn_id: id of the HeyGen connection (templated).
     :param durable: remember the upload's key across tries.
@@ -319,6 +320,8 @@ class HeyGenUploadAssetOperator(HeyGenJobOperator):
     def _read(self) -> tuple[str, bytes, str]:
         from airflow.sdk import ObjectStoragePath
 
+        if isinstance(self.source, str) and self.source.startswith(("http://", "https://")):
+            return self._read_http(self.source)
         if isinstance(self.source, ObjectStoragePath):
             path = self.source
         else:
@@ -336,6 +339,30 @@ class HeyGenUploadAssetOperator(HeyGenJobOperator):
         with path.open("rb") as handle:
             mime_type = asset_type(path.name, handle.read(4096))
         return path.name, path.read_bytes(), mime_type
+
+    def _read_http(self, url: str) -> tuple[str, bytes, str]:
+        """An http(s) source (Airflow's object storage has no http scheme), read up to the size limit."""
+        import requests
+
+        from airflow_heygen.validation import require_http_url
+
+        name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "asset"
+        with requests.get(require_http_url("source", url), stream=True, timeout=30) as response:
+            if response.status_code != 200:
+                raise HeyGenInputError("source", f"{url!r} answered HTTP {response.status_code}")
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > MAX_ASSET_BYTES:
+                raise HeyGenInputError("source", f"{name!r} is {declared} bytes; at most 32 MiB allowed")
+            chunks, size = [], 0
+            for chunk in response.iter_content(1024 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_ASSET_BYTES:
+                    raise HeyGenInputError("source", f"{name!r} is over 32 MiB; HeyGen takes at most 32 MiB")
+        content = b"".join(chunks)
+        if not content:
+            raise HeyGenInputError("source", f"{name!r} is empty")
+        return name, content, asset_type(name, content[:4096])
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Check and read the file, then upload it with this task instance's key."""

@@ -550,7 +550,7 @@ def test_the_heygen_pool_bounds_a_batch_of_100_jobs_in_flight(topo: Topology) ->
     }
     assert observation.run["state"] == "success", services.log_tails()
     assert len(tis) == 2 * BATCH_SIZE and {ti["state"] for ti in tis} == {"success"}
-    assert max(samples) == 10, f"never more than the pool's 10 jobs in flight (max {max(samples)})"
+    assert 0 < max(samples) <= 10, f"never more than the pool's 10 jobs in flight (max {max(samples)})"
     assert len(published) == BATCH_SIZE
     assert submissions_since(topo, before) == {"FaceswapNode": BATCH_SIZE}
 
@@ -574,7 +574,9 @@ def test_the_api_key_is_nowhere_in_postgres_redis_logs_or_trigger_kwargs(topo: T
     # PostgreSQL: every column of every table, and pg_dump's output.
     columns = services.database_columns()
     assert len({table for table, _, _ in columns}) > 50
-    assert {"xcom.value", "task_state_store.value"} <= set(services.find_in_database(execution_id))
+    assert "xcom.value" in services.find_in_database(execution_id)
+    published_uri = services.xcom(PIPELINE, SHARED["pipeline_runs"][0], "publish")["uri"]
+    assert "task_state_store.value" in services.find_in_database(published_uri), "the publish record"
     assert services.find_in_database(API_KEY) == []
     dump = topo.postgres.dump()
     assert execution_id.encode() in dump
