@@ -50,6 +50,7 @@ def write_report(figures: dict[str, Any], output: Path) -> None:
         _parse(figures.get("parse"), goals),
         _publish(figures.get("publish"), goals),
         _render(figures.get("render")),
+        bulk_section(figures.get("bulk"), goals),
     ]
     parts = [_header(figures), _goals(goals), *[section for section in sections if section], _changes()]
     output.write_text("\n\n".join(parts).rstrip() + "\n", encoding="utf-8")
@@ -664,3 +665,216 @@ def _changes() -> str:
             "Event payloads, serialized kwargs and public signatures are unchanged.",
         ]
     )
+
+
+# --------------------------------------------------------------------------------------------- item 6
+
+BULK_NAMES = {
+    "bulk": "HeyGenJobTrigger, bulk poller (ours)",
+    "single": "HeyGenJobTrigger, poller off",
+    "http_sensor": "HttpSensorTrigger",
+    "floor": "bare aiohttp floor",
+    "bulk_wide": "bulk, 0.1 s window (experiment)",
+    "storm": "bulk, 20 % 503 + 10 % 429",
+}
+
+
+def _per_interval(run: dict[str, Any], key: str) -> float | None:
+    """A per-request contender's cost of one job-interval is its cost per answered poll (one per interval
+    when on schedule); ours is measured per job-interval waited."""
+    if run.get("per_request"):
+        return run.get(key.replace("per_job_interval", "per_answered_request"))
+    return run.get(key)
+
+
+def bulk_goals(bulk: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The goals of issue #12 against one run of ``bench/bench_bulk_poller.py``."""
+    runs = {(run["n"], run["contender"]): run for run in bulk["runs"]}
+    sizes = sorted({run["n"] for run in bulk["runs"] if run["contender"] == "bulk"})
+    goals = []
+
+    def each(name: str, peer: str, key: str, limit: float) -> None:
+        shares = []
+        for n in sizes:
+            ours, theirs = runs.get((n, "bulk")), runs.get((n, peer))
+            if ours and theirs:
+                value = (_per_interval(ours, key) or 0.0) / (_per_interval(theirs, key) or 1e-9)
+                shares.append((n, value))
+        text = ", ".join(f"{value:.3f}x at N={n:,}" for n, value in shares)
+        goals.append(
+            (name, f"≤ {limit:.2f}x", text, _met(bool(shares) and all(v <= limit for _, v in shares)))
+        )
+
+    each(
+        "6. client CPU per waiting job per interval vs HttpSensorTrigger",
+        "http_sensor",
+        "cpu_per_job_interval_ms",
+        1 / 20,
+    )
+    each(
+        "6. client CPU per waiting job per interval vs the per-request floor",
+        "floor",
+        "cpu_per_job_interval_ms",
+        1 / 5,
+    )
+    each(
+        "6. emulator CPU per waiting job per interval vs the poller off",
+        "single",
+        "server_cpu_per_job_interval_ms",
+        1 / 20,
+    )
+    status_rates = [
+        (
+            n,
+            runs[(n, "bulk")]["bulk_requests_per_job_interval"],
+            runs[(n, "bulk")]["requests_per_job_interval"],
+            runs[(n, "bulk")]["ids_per_bulk_request"],
+        )
+        for n in sizes
+    ]
+    goals.append(
+        (
+            "6. HTTP requests per waiting job per interval",
+            "≤ 0.011",
+            "; ".join(
+                f"N={n:,}: status {rate:.4f} ({ids:.0f} ids a request), "
+                f"with the one completion read per job {all_:.3f}"
+                for n, rate, all_, ids in status_rates
+            ),
+            _met(all(rate <= 0.011 for _, rate, _, _ in status_rates)),
+        )
+    )
+    big = runs.get((10_000, "bulk"))
+    if big:
+        goals.append(
+            (
+                "6. schedule at N=10,000: jobs read at least once per 1.2 intervals",
+                "≥ 99 %",
+                f"{big['on_schedule_share']:.1%} (p99 longest unread {big['worst_gap_p99_s']:.1f} s)",
+                _met(big["on_schedule_share"] >= 0.99),
+            )
+        )
+        goals.append(
+            (
+                "6. peak RSS, 10,000 waits",
+                "< 300 MiB",
+                f"{big['peak_rss'] / MIB:.0f} MiB",
+                _met(big["peak_rss"] < 300 * MIB),
+            )
+        )
+    lags = [(n, runs[(n, "bulk")]["lag_p99_s"], runs[(n, "bulk")]["interval"]) for n in sizes]
+    goals.append(
+        (
+            "6. completion → event lag p99",
+            "≤ 1 interval",
+            ", ".join(f"{lag:.2f} s at N={n:,} ({interval:g} s interval)" for n, lag, interval in lags),
+            _met(all(lag is not None and lag <= interval for _, lag, interval in lags)),
+        )
+    )
+    storm = next((run for run in bulk["runs"] if run["contender"] == "storm"), None)
+    if storm:
+        ok = (
+            storm["delivered"] == storm["n"]
+            and storm["early"] == 0
+            and storm["twice"] == 0
+            and storm["failed_triggers"] == 0
+            and storm["timeouts"] == 0
+        )
+        goals.append(
+            (
+                f"6. storm, {storm['n']:,} waits, 20 % 503 + 10 % 429",
+                "every event, none early, none twice, no trigger fails",
+                f"{storm['delivered']:,} events of {storm['n']:,}, {storm['early']} early, "
+                f"{storm['twice']} twice, "
+                f"{storm['failed_triggers']} failed, {storm['timeouts']} timed out",
+                _met(ok),
+            )
+        )
+    return goals
+
+
+def bulk_table(bulk: dict[str, Any], n: int) -> str:
+    """One size's table, a column per contender."""
+    runs = [run for run in bulk["runs"] if run["n"] == n]
+    if not runs:
+        return ""
+    rows = [
+        (
+            "client CPU per waiting job per interval (ms)",
+            lambda r: _num(_per_interval(r, "cpu_per_job_interval_ms"), 3),
+        ),
+        ("client CPU per answered request (ms)", lambda r: _num(r["cpu_per_answered_request_ms"], 3)),
+        ("client CPU, share of one core", lambda r: f"{r['cpu_share_of_a_core']:.0%}"),
+        ("HTTP requests per job-interval waited", lambda r: _num(r["requests_per_job_interval"], 4)),
+        ("bulk status requests per job-interval", lambda r: _num(r["bulk_requests_per_job_interval"], 4)),
+        ("ids per bulk request (mean)", lambda r: _num(r["ids_per_bulk_request"], 1)),
+        (
+            "requests (kind status: count)",
+            lambda r: ", ".join(f"{k}: {v:,}" for k, v in sorted(r["requests"].items())),
+        ),
+        ("jobs read at least once per 1.2 intervals", lambda r: f"{r['on_schedule_share']:.1%}"),
+        ("longest unread, p99 (s)", lambda r: _num(r["worst_gap_p99_s"], 1)),
+        (
+            "completion → event lag p50 / p99 / max (s)",
+            lambda r: " / ".join(_num(r[k], 2) for k in ("lag_p50_s", "lag_p99_s", "lag_max_s")),
+        ),
+        (
+            "events / early / twice / failed",
+            lambda r: f"{r['delivered']:,} / {r['early']} / {r['twice']} / {r['failed_triggers']}",
+        ),
+        ("peak RSS (MiB)", lambda r: _num(r["peak_rss"] / MIB, 0)),
+        ("TCP connections opened", lambda r: f"{r['tcp_connects']:,}"),
+        (
+            "emulator CPU per waiting job per interval (ms)",
+            lambda r: _num(_per_interval(r, "server_cpu_per_job_interval_ms"), 3),
+        ),
+        ("waiting process's loop woken late, p99 (ms)", lambda r: _num(r["loop_lag_p99_ms"], 0)),
+        ("emulator's loop woken late, p99 (ms)", lambda r: _num(r["emulator_loop_lag_p99_ms"], 0)),
+        ("run (s)", lambda r: _num(r["run_seconds"], 0)),
+    ]
+    header = ["figure", *(BULK_NAMES.get(r["contender"], r["contender"]) for r in runs)]
+    interval = runs[0]["interval"]
+    return f"### N = {n:,}, polling every {interval:g} s\n\n" + table(
+        header, [[label, *(cell(r) for r in runs)] for label, cell in rows]
+    )
+
+
+def bulk_section(bulk: dict[str, Any] | None, goals: list[tuple[str, str, str, str]]) -> str:
+    """Section 6 of ``BENCHMARKS.md``; its goals are appended to ``goals``."""
+    if not bulk:
+        return ""
+    goals.extend(bulk_goals(bulk))
+    sizes = sorted({run["n"] for run in bulk["runs"] if run["contender"] != "storm"})
+    parts = ["## 6. The bulk poller (HeyGenJobTrigger, v3 videos)", *(bulk_table(bulk, n) for n in sizes)]
+    storm = [run for run in bulk["runs"] if run["contender"] == "storm"]
+    if storm:
+        parts.append(bulk_table({"runs": storm}, storm[0]["n"]).replace("###", "### Storm:", 1))
+    if bulk.get("lateness"):
+        parts.append(lateness_table(bulk["lateness"]))
+    return "\n\n".join(part for part in parts if part)
+
+
+LATENESS_ROWS = (
+    ("worst_gap_p99_s (emulator log)", "longest gap between polls, p99, emulator's log (s)", 1),
+    ("worst_gap_p99_s (client call starts)", "longest gap between poll starts, p99, trigger's clock (s)", 1),
+    ("late_gaps", "gaps over 1.2 intervals", 0),
+    ("late_gaps_sent_late", "... of which the trigger began the poll late", 0),
+    ("late_gaps_sent_late_after_slow_answer", "... ... because the previous answer took over an interval", 0),
+    ("late_gaps_sent_on_time_answered_late", "... of which begun on time, answered late", 0),
+    ("transit_p99_s", "poll begun → emulator answered it, p99 (s)", 2),
+    ("answer_p99_s", "poll begun → answer back, p99 (s)", 2),
+    ("answer_max_s", "poll begun → answer back, max (s)", 2),
+    ("client_loop_lag_p99_ms", "waiting process's loop woken late, p99 (ms)", 0),
+    ("emulator_loop_lag_p99_ms", "emulator's loop woken late, p99 (ms)", 0),
+    ("emulator_loop_lag_max_ms", "emulator's loop woken late, max (ms)", 0),
+    ("client_cpu_seconds", "waiting process CPU (s)", 1),
+    ("server_cpu_seconds", "emulator CPU (s)", 1),
+)
+
+
+def lateness_table(rounds: list[dict[str, Any]]) -> str:
+    """Item 1's N = 10,000 HeyGenExecutionTrigger run, free and pinned, late gaps split."""
+    header = ["figure", *("pinned to a core each" if r["pinned"] else "sharing both cores" for r in rounds)]
+    rows = [[label, *(_num(r.get(key), digits) for r in rounds)] for key, label, digits in LATENESS_ROWS]
+    title = "### Where HeyGenExecutionTrigger's late polls come from (N = 10,000, 10 s)"
+    return title + "\n\n" + table(header, rows)

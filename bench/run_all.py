@@ -5,7 +5,7 @@ machine's absolute figures drift from minute to minute.
 
 Usage::
 
-    .venv/bin/python bench/run_all.py [--only scale,polling,parse,publish,render] [--quick]
+    .venv/bin/python bench/run_all.py [--only scale,polling,parse,publish,render,bulk] [--quick]
         [--json results.json] [--from-json results.json] [--output BENCHMARKS.md]
 
 ``--quick`` shrinks every item (N = 100 and 1,000 only, a 64 MiB video, few frames) to check the
@@ -26,11 +26,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import bench_dag_parse, bench_polling, bench_publish, bench_triggerer
+from bench import (
+    bench_bulk_poller,
+    bench_dag_parse,
+    bench_exec_lateness,
+    bench_polling,
+    bench_publish,
+    bench_triggerer,
+)
 from bench._common import BENCH, PYTHON, ROOT, machine_facts, summarise_profile
 from bench.report import write_report
 
-ITEMS = ("scale", "polling", "parse", "publish", "render")
+ITEMS = ("scale", "polling", "parse", "publish", "render", "bulk")
 
 
 def _scale(quick: bool, profile_dir: Path) -> dict[str, Any]:
@@ -47,6 +54,15 @@ def _scale(quick: bool, profile_dir: Path) -> dict[str, Any]:
         name: summarise_profile(profile_dir / f"{name}-1000.folded", top=40) for name in ("heygen", "floor")
     }
     return {"runs": results, "profiles": profiles}
+
+
+def _bulk(quick: bool) -> dict[str, Any]:
+    """Item 6: the bulk poller's contenders and storm, then where item 1's late polls come from."""
+    sizes = [(1000, 1.0)] if quick else [(1000, 1.0), (10_000, 10.0)]
+    runs = bench_bulk_poller.run(sizes, list(bench_bulk_poller.CONTENDERS), storm_n=1000 if quick else 10_000)
+    n = 1000 if quick else 10_000
+    lateness = bench_exec_lateness.run(n, 1.0 if quick else 10.0, [False, True])
+    return {"runs": runs, "lateness": lateness}
 
 
 def _publish(quick: bool, profile_dir: Path) -> dict[str, Any]:
@@ -131,6 +147,9 @@ def main() -> None:
         if "render" in items:
             print("5. emulator rendering (bench/bench_emulator_render.py)", flush=True)
             figures["render"] = _render(args.quick)
+        if "bulk" in items:
+            print("6. the bulk poller", flush=True)
+            figures["bulk"] = _bulk(args.quick)
     figures["machine"]["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     figures["machine"]["duration"] = f"{(time.time() - started) / 60:.1f} min"
     if args.json:

@@ -50,7 +50,10 @@ def airflow(home: Path, *args: str) -> list[dict[str, str]]:
         done.returncode == 0,
         f"airflow {' '.join(args)} runs" + ("" if done.returncode == 0 else done.stderr[-1500:]),
     )
-    return json.loads(done.stdout)
+    # Airflow may log a warning to stdout before the JSON (3.3.0 does, about other providers' info).
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(("[", "{")))
+    return json.loads("\n".join(lines[start:]))
 
 
 def main(wheel: Path) -> None:

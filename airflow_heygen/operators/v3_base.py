@@ -297,7 +297,7 @@ class HeyGenJobOperator(HeyGenTaskMixin, BaseOperator):
         """
         from airflow_heygen.triggers.jobs import job_from_event
 
-        self.job_ids = list(job_ids or [str(event.get("job_id"))])
+        self.job_ids = list(job_ids or self._pushed_ids(context) or [str(event.get("job_id"))])
         done = dict(done or {})
         result = event.get("job")
         if event.get("status") in ("failed", "not_found") and isinstance(result, Mapping):
@@ -317,6 +317,18 @@ class HeyGenJobOperator(HeyGenTaskMixin, BaseOperator):
             self.close_hook()
         self._record(context, self.request_body()).clear()
         return final
+
+    def _pushed_ids(self, context: Context) -> list[str]:
+        """
+        The ids this task instance pushed before deferring: ``dag.test()`` resumes a task with the
+        event alone, without the kwargs it deferred with.
+        """
+        ti = context["ti"]
+        key = "job_ids" if self.row.ids_are_list else "job_id"
+        pushed = ti.xcom_pull(task_ids=self.task_id, key=key, map_indexes=getattr(ti, "map_index", None))
+        if isinstance(pushed, str):
+            return [pushed]
+        return [str(job_id) for job_id in pushed] if isinstance(pushed, list) else []
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after a trigger's event (the workflows operators' name for it)."""

@@ -107,9 +107,8 @@ class BulkPoller:
 
     async def _answer(self, batch: dict[str, list[asyncio.Future[Job]]], deadline: float) -> None:
         try:
-            async with self._slots:
-                jobs = await self._read_bulk(list(batch), deadline)
-                jobs = await self._complete(jobs, deadline)
+            jobs = await self._read_bulk(list(batch), deadline)
+            jobs = await self._complete(jobs, deadline)
         except Exception as err:
             for waiters in batch.values():
                 for future in waiters:
@@ -125,8 +124,15 @@ class BulkPoller:
         """The statuses of ``ids``: one bulk request (retried), ids it left out read singly."""
         endpoint = f"{self.kind.bulk_endpoint}?{self.kind.bulk_param}={quote(','.join(ids), safe=',')}"
         self.requests += 1
+
+        async def attempt() -> Any:
+            # A slot is held for one attempt only: a batch sleeping out a backoff or a Retry-After,
+            # or reading its completed jobs singly, must not keep the other batches waiting.
+            async with self._slots:
+                return await self.hook._attempt(self.http, "GET", endpoint, False, list_data=True)
+
         entries: Any = await retry_async(
-            lambda: self.hook._attempt(self.http, "GET", endpoint, False, list_data=True),
+            attempt,
             self.http.settings.retry,
             what=f"GET {self.kind.bulk_endpoint} ({len(ids)} ids)",
             log=self.hook.log,

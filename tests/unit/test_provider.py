@@ -20,7 +20,9 @@ def airflow_cli(*args: str) -> list[dict[str, str]]:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)
+    # Airflow may log a warning to stdout before the JSON (3.3.0 does, about other providers' info).
+    start = next(i for i, line in enumerate(result.stdout.splitlines()) if line.startswith(("[", "{")))
+    return json.loads("\n".join(result.stdout.splitlines()[start:]))
 
 
 def test_airflow_lists_the_provider_its_hook_and_link() -> None:

@@ -22,7 +22,7 @@ def test_translation_waits_for_every_language(emulator: EmulatorHandle, mode: st
     (ti,) = run.get_task_instances()
     assert run.state == "success"
     result = ti.xcom_pull(task_ids="translate")
-    assert set(result["video_urls"]) == {"es", "fr"} and len(result["ids"]) == 2
+    assert set(result["video_urls"]) == {"es", "fr"} and len(result["ids"]) == 2, result
     assert ti.xcom_pull(task_ids="translate", key="job_ids") == result["ids"]
     assert counts.delta("jobs_created", "video_translation") == 2
 
