@@ -93,9 +93,15 @@ def s3_object(topo: Topology, uri: str) -> bytes:
     return bytes(topo.s3.client().get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def temporaries(topo: Topology) -> list[str]:
-    """Keys of the bucket that look like a publishing temporary (``.<name>.<random>.part``)."""
-    return [key for key in topo.s3.objects() if key.rsplit("/", 1)[-1].startswith(".") or ".part" in key]
+def temporaries(topo: Topology, prefix: str = "") -> list[str]:
+    """
+    Keys that look like a temporary: the publisher's ``.<name>.<random>.part``, the manifest DAG's
+    ``.<name>.partial``, or any other hidden name.
+
+    :param prefix: only keys under it.
+    """
+    keys = topo.s3.objects(prefix)
+    return [key for key in keys if key.rsplit("/", 1)[-1].startswith(".") or ".part" in key]
 
 
 def wait_until(what: str, check: Any, timeout: float, interval: float = 0.5) -> Any:
@@ -192,7 +198,7 @@ def test_published_videos_are_whole_in_s3_and_schedule_the_manifest_dag(topo: To
             assert data == response.read(), "the object is the face-swapped video, byte for byte"
         assert s3_object(topo, result["preview_uri"]).startswith(b"\x89PNG")
         published.append(result)
-    assert temporaries(topo) == [], "no temporary object left"
+    assert temporaries(topo, "avatar_faceswap/") == [], "no temporary object left"
 
     # The asset events carry the s3:// URIs (no connection id), and the manifest DAG ran on them.
     events = services.api("GET", "/api/v2/assets/events", params={"source_dag_id": PIPELINE, "limit": 100})
@@ -217,6 +223,7 @@ def test_published_videos_are_whole_in_s3_and_schedule_the_manifest_dag(topo: To
         assert time.monotonic() < deadline, f"manifests list {sorted(listed)}"
         time.sleep(1)
     assert listed == {result["uri"]: result["sha256"] for result in published}
+    assert temporaries(topo) == [], "neither the publisher nor the manifest DAG left a temporary"
     SHARED["counts"]["published"] = {
         "objects": len(published),
         "manifest_runs": len(services.dag_runs(MANIFEST)),
