@@ -14,6 +14,10 @@ from airflow_heygen.publishing.destination import already_exists
 
 log = logging.getLogger(__name__)
 
+# Part size of uploads to object stores: s3fs buffers a whole part (50 MiB by default, plus copies),
+# which would make memory grow with the part size rather than stay flat; S3's minimum part is 5 MiB.
+UPLOAD_PART_BYTES = 8 * 1024 * 1024
+
 
 class StagedFile:
     """
@@ -44,7 +48,7 @@ class StagedFile:
             os.makedirs(os.path.dirname(self.temp_path), exist_ok=True)
             # A plain file rather than fsspec's wrapper around one: one layer less per chunk.
             return open(self.temp_path, "wb")
-        stream: IO[bytes] = self.fs.open(self.temp_path, "wb")
+        stream: IO[bytes] = self.fs.open(self.temp_path, "wb", block_size=UPLOAD_PART_BYTES)
         return stream
 
     def open_for_reading(self) -> IO[bytes]:
