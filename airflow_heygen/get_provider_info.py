@@ -53,7 +53,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-heygen",
         "name": "HeyGen",
-        "description": "Run HeyGen video workflows (avatar videos, face swap) from Airflow.",
+        "description": "Run HeyGen video jobs from Airflow: v3 avatar videos, lip-sync, translation and "
+        "assets; face swap on the workflows API.",
         "versions": [__version__],
         "integrations": [
             {
@@ -62,10 +63,43 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "operators": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.operators.heygen"]}],
-        "sensors": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.sensors.heygen"]}],
-        "hooks": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.hooks.heygen"]}],
-        "triggers": [{"integration-name": "HeyGen", "python-modules": ["airflow_heygen.triggers.heygen"]}],
+        "operators": [
+            {
+                "integration-name": "HeyGen",
+                "python-modules": [
+                    "airflow_heygen.operators.heygen",
+                    "airflow_heygen.operators.v3",
+                    "airflow_heygen.operators.publish",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "HeyGen",
+                "python-modules": ["airflow_heygen.sensors.heygen", "airflow_heygen.sensors.jobs"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "HeyGen",
+                "python-modules": [
+                    "airflow_heygen.hooks.heygen",
+                    "airflow_heygen.hooks.heygen_async",
+                    "airflow_heygen.hooks.jobs",
+                    "airflow_heygen.hooks.jobs_async",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "HeyGen",
+                "python-modules": [
+                    "airflow_heygen.triggers.heygen",
+                    "airflow_heygen.triggers.jobs",
+                    "airflow_heygen.triggers.bulk",
+                ],
+            }
+        ],
         "extra-links": ["airflow_heygen.links.heygen.HeyGenVideoLink"],
         "connection-types": [
             {

@@ -204,6 +204,13 @@ class FakeHeyGen:
             return Reply(200, {"data": {"execution_id": execution_id, "status": "submitted"}})
         if method == "GET" and path.startswith(EXECUTIONS_PATH + "/"):
             return self._status(path.rsplit("/", 1)[1])
+        if method == "GET" and path == "/v3/users/me":
+            account = {
+                "username": "fake-user",
+                "billing_type": "wallet",
+                "wallet": {"remaining_balance": 42.5},
+            }
+            return Reply(200, {"data": account})
         if method == "GET" and path.startswith(VIDEOS_PATH + "/statuses"):
             return self._bulk(path)
         if method == "GET" and path.startswith(VIDEOS_PATH + "/"):

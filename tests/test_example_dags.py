@@ -20,6 +20,7 @@ EXAMPLE_DAGS = {
     "heygen_avatar_faceswap_publish",
     "heygen_personalized_batch",
     "heygen_video_manifest",
+    "heygen_v3_personalized",
 }
 
 

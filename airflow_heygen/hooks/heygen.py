@@ -39,6 +39,7 @@ from airflow_heygen.hooks.common import (
     unavailable_while_reading,
 )
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, shared_client_session
+from airflow_heygen.hooks.jobs import HeyGenJobsMixin
 from airflow_heygen.models import Execution
 from airflow_heygen.retrying import retry_sync
 
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 
-class HeyGenHook(HttpHook):
+class HeyGenHook(HeyGenJobsMixin, HttpHook):
     """
     Talk to HeyGen: submit workflows and read or wait for their executions.
 
@@ -301,19 +302,15 @@ class HeyGenHook(HttpHook):
             time.sleep(min(poll_interval, remaining))
 
     def test_connection(self) -> tuple[bool, str]:
-        """Check the URL and key by asking for an execution that does not exist."""
+        """Check the URL and key with ``GET /v3/users/me`` (free, no side effect); report the balance."""
         try:
-            execution = self.get_execution("airflow-connection-test")
+            return True, self.account_summary()
         except HeyGenError as err:
             return False, str(err)
         except Exception as err:
-            return False, f"{type(err).__name__}: {err}"
+            return False, self.settings.scrub(f"{type(err).__name__}: {err}")
         finally:
             self.close()
-        return (
-            True,
-            f"Connected to HeyGen at {self.settings.base_url} (test execution: {execution.status.value})",
-        )
 
 
 def read_body(response: requests.Response, deadline: float) -> tuple[bytes, bool]:

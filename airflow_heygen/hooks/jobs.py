@@ -123,8 +123,13 @@ class HeyGenJobsMixin:
     """
 
     if TYPE_CHECKING:
-        settings: ConnectionSettings
-        session: requests.Session
+
+        @property
+        def settings(self) -> ConnectionSettings: ...
+
+        @property
+        def session(self) -> requests.Session: ...
+
         log: Any
 
         def _exchange(self, request: requests.PreparedRequest, timeout: float) -> requests.Response: ...

@@ -40,8 +40,12 @@ __all__ = [
     "AvatarInferenceOperator",
     "ExecutionRecord",
     "FaceswapOperator",
+    "HeyGenLipsyncOperator",
     "HeyGenPublishVideoOperator",
     "HeyGenTaskMixin",
+    "HeyGenUploadAssetOperator",
+    "HeyGenVideoOperator",
+    "HeyGenVideoTranslationOperator",
     "HeyGenWorkflowOperator",
     "default_deferrable",
 ]
@@ -294,3 +298,9 @@ class AvatarInferenceOperator(HeyGenWorkflowOperator):
 
 
 from airflow_heygen.operators.publish import HeyGenPublishVideoOperator  # noqa: E402  re-exported: the documented import path
+from airflow_heygen.operators.v3 import (  # noqa: E402  re-exported: the documented import path
+    HeyGenLipsyncOperator,
+    HeyGenUploadAssetOperator,
+    HeyGenVideoOperator,
+    HeyGenVideoTranslationOperator,
+)

@@ -82,3 +82,6 @@ class HeyGenExecutionSensor(HeyGenTaskMixin, BaseSensorOperator):
         finally:
             # In reschedule mode every poke is a new execute(): none may leave a session open.
             self.close_hook()
+
+
+from airflow_heygen.sensors.jobs import HeyGenJobSensor  # noqa: E402, F401  re-exported

@@ -237,3 +237,6 @@ def execution_from_event(event: Mapping[str, Any], timeout: float) -> Execution:
     raise HeyGenExecutionError(
         str(event.get("message") or f"Unexpected trigger event: {event!r}"), execution_id
     )
+
+
+from airflow_heygen.triggers.jobs import HeyGenJobTrigger  # noqa: E402, F401  re-exported

@@ -38,6 +38,8 @@ def test_test_connection_works_with_the_env_key(env_only: FakeHeyGen) -> None:
 
     assert ok, message
     assert env_only.base_url in message
+    assert "balance 42.5" in message, "reports what is left on the account"
+    assert env_only.requests[-1].path == "/v3/users/me"
     assert env_only.requests[-1].headers[API_KEY_HEADER] == ENV_KEY
 
 
