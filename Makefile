@@ -1,5 +1,6 @@
 # Two commands for a fresh machine with Python 3.11:
 #   make demo   run the avatar -> face swap -> publish DAG against the local emulator
+#               (make demo DEMO=v3: the HeyGen v3 chain: asset -> video -> face swap -> translations -> publish)
 #   make test   lint, type-check and run every test (what CI runs)
 # Quiet on success, loud on failure: each step prints one line; its output is shown only if it fails.
 
@@ -29,7 +30,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	@$(BIN)/python scripts/demo.py $(if $(HEYGEN),--backend $(HEYGEN))
+	@$(BIN)/python scripts/demo.py $(if $(HEYGEN),--backend $(HEYGEN)) $(if $(DEMO),--demo $(DEMO))
 
 lint: $(STAMP)
 	$(call step,ruff,$(BIN)/ruff check . && $(BIN)/ruff format --check .,ruff)
