@@ -116,11 +116,17 @@ class BulkPoller:
                         future.set_exception(err)
             return
         for job_id, waiters in batch.items():
+            outcome = jobs[job_id]
             for future in waiters:
-                if not future.done():
-                    future.set_result(jobs[job_id])
+                if future.done():
+                    continue
+                # A single read that failed (its retries spent) fails its own job's waiters only.
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
 
-    async def _read_bulk(self, ids: list[str], deadline: float) -> dict[str, Job]:
+    async def _read_bulk(self, ids: list[str], deadline: float) -> dict[str, Job | Exception]:
         """The statuses of ``ids``: one bulk request (retried), ids it left out read singly."""
         endpoint = f"{self.kind.bulk_endpoint}?{self.kind.bulk_param}={quote(','.join(ids), safe=',')}"
         self.requests += 1
@@ -139,7 +145,7 @@ class BulkPoller:
             deadline=deadline,
         )
         wanted = set(ids)
-        jobs: dict[str, Job] = {}
+        jobs: dict[str, Job | Exception] = {}
         for entry in entries:
             if isinstance(entry, Mapping):
                 job = job_from_bulk_entry(self.kind, entry)
@@ -150,17 +156,27 @@ class BulkPoller:
             jobs[job_id] = job
         return jobs
 
-    async def _read_singly(self, ids: list[str], deadline: float) -> list[Job]:
-        return list(
-            await asyncio.gather(
-                *(get_job_async(self.hook, self.http, self.kind, job_id, deadline=deadline) for job_id in ids)
-            )
+    async def _read_singly(self, ids: list[str], deadline: float) -> list[Job | Exception]:
+        """Each job's status, or the error its read ended with (one job's error is not the others')."""
+        outcomes = await asyncio.gather(
+            *(get_job_async(self.hook, self.http, self.kind, job_id, deadline=deadline) for job_id in ids),
+            return_exceptions=True,
         )
+        results: list[Job | Exception] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                raise outcome  # cancelled (the poller is closing) or interrupted
+            results.append(outcome)
+        return results
 
-    async def _complete(self, jobs: dict[str, Job], deadline: float) -> dict[str, Job]:
+    async def _complete(
+        self, jobs: dict[str, Job | Exception], deadline: float
+    ) -> dict[str, Job | Exception]:
         """Completed jobs read once more singly: their video URL and details are not in bulk answers."""
         done = [
-            job_id for job_id, job in jobs.items() if job.status is JobStatus.COMPLETED and not job.video_url
+            job_id
+            for job_id, job in jobs.items()
+            if isinstance(job, Job) and job.status is JobStatus.COMPLETED and not job.video_url
         ]
         for job_id, job in zip(done, await self._read_singly(done, deadline), strict=True):
             jobs[job_id] = job
