@@ -39,7 +39,7 @@ from airflow_heygen.hooks.common import (
     unavailable_while_reading,
 )
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, shared_client_session
-from airflow_heygen.hooks.jobs import HeyGenJobsMixin
+from airflow_heygen.hooks.jobs import HeyGenJobsMixin, in_progress
 from airflow_heygen.models import Execution
 from airflow_heygen.retrying import retry_sync
 
@@ -181,9 +181,16 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
         )
 
     def _attempt(
-        self, method: str, request: requests.Request, not_found_ok: bool
+        self, request: requests.Request, *, not_found_ok: bool, repeatable: bool
     ) -> Mapping[str, Any] | Retry:
-        """One try of a request: its ``data``, or :class:`Retry` when it is worth repeating."""
+        """
+        One try of a request (v3 or workflows): its ``data``, or :class:`Retry`.
+
+        :param request: the request.
+        :param not_found_ok: whether a 404 reads as ``{"status": "not_found"}``.
+        :param repeatable: whether sending it again is safe (reads, deletes, creates with a key); a
+            create without a key that may have been accepted raises :class:`HeyGenNoAnswerError`.
+        """
         settings = self.settings
         try:
             answer_by = time.monotonic() + settings.request_timeout
@@ -192,21 +199,25 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
         except requests.exceptions.SSLError as err:
             raise tls_error(settings, err) from None
         except (requests.ConnectionError, requests.Timeout) as err:
-            if method == "POST" and not _never_connected(err):
+            if not repeatable and not _never_connected(err):
                 raise HeyGenNoAnswerError(
                     f"Submitting to HeyGen at {settings.base_url} got no answer ({type(err).__name__}); "
                     "HeyGen may have accepted it, so it is not repeated automatically"
                 ) from None
             return Retry(f"{type(err).__name__} from {settings.base_url}")
+        retry_after = response.headers.get("Retry-After")
+        waiting = in_progress(response.status_code, body, retry_after)
+        if waiting is not None:
+            return waiting
         outcome = read_response(
             response.status_code,
             body,
-            response.headers.get("Retry-After"),
+            retry_after,
             not_found_ok=not_found_ok,
             truncated=truncated,
             secret=settings.api_key,
         )
-        if method == "POST" and isinstance(outcome, Retry) and _may_have_accepted(response.status_code):
+        if not repeatable and isinstance(outcome, Retry) and _may_have_accepted(response.status_code):
             raise HeyGenNoAnswerError(
                 f"Submitting to HeyGen at {settings.base_url}: {outcome.reason}. HeyGen may have "
                 "accepted it, so it is not repeated automatically"
@@ -224,7 +235,7 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
     ) -> Mapping[str, Any]:
         request = requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
         return retry_sync(
-            lambda: self._attempt(method, request, not_found_ok),
+            lambda: self._attempt(request, not_found_ok=not_found_ok, repeatable=method != "POST"),
             self.settings.retry,
             what=f"{method} {endpoint}",
             log=self.log,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import requests
 
-from airflow_heygen.api import Retry, parse_retry_after, read_response
+from airflow_heygen.api import Retry, parse_retry_after
 from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenNoAnswerError, HeyGenUnavailableError
-from airflow_heygen.hooks.common import StatusChangeLog, tls_error
+from airflow_heygen.hooks.common import StatusChangeLog
 from airflow_heygen.kinds import Job, JobKind, JobStatus, ids_from_create, job_from_single, job_kind
 from airflow_heygen.retrying import retry_sync
 
@@ -134,53 +134,11 @@ class HeyGenJobsMixin:
 
         def _exchange(self, request: requests.PreparedRequest, timeout: float) -> requests.Response: ...
 
+        def _attempt(
+            self, request: requests.Request, *, not_found_ok: bool, repeatable: bool
+        ) -> Mapping[str, Any] | Retry: ...
+
         def url_from_endpoint(self, endpoint: str | None) -> str: ...
-
-    def _attempt_v3(
-        self, request: requests.Request, *, not_found_ok: bool, repeatable: bool
-    ) -> Mapping[str, Any] | Retry:
-        """
-        One try of a v3 request: its ``data``, or :class:`Retry`.
-
-        :param request: the request.
-        :param not_found_ok: whether a 404 reads as ``{"status": "not_found"}``.
-        :param repeatable: whether sending it again is safe (reads, deletes, creates with a key); a
-            create without a key that may have been accepted raises :class:`HeyGenNoAnswerError`.
-        """
-        from airflow_heygen.hooks.heygen import _may_have_accepted, _never_connected, read_body
-
-        settings = self.settings
-        try:
-            answer_by = time.monotonic() + settings.request_timeout
-            response = self._exchange(self.session.prepare_request(request), settings.request_timeout)
-            body, truncated = read_body(response, answer_by)
-        except requests.exceptions.SSLError as err:
-            raise tls_error(settings, err) from None
-        except (requests.ConnectionError, requests.Timeout) as err:
-            if not repeatable and not _never_connected(err):
-                raise HeyGenNoAnswerError(
-                    f"Submitting to HeyGen at {settings.base_url} got no answer ({type(err).__name__}); "
-                    "HeyGen may have accepted it, so it is not repeated automatically"
-                ) from None
-            return Retry(f"{type(err).__name__} from {settings.base_url}")
-        retry_after = response.headers.get("Retry-After")
-        waiting = in_progress(response.status_code, body, retry_after)
-        if waiting is not None:
-            return waiting
-        outcome = read_response(
-            response.status_code,
-            body,
-            retry_after,
-            not_found_ok=not_found_ok,
-            truncated=truncated,
-            secret=settings.api_key,
-        )
-        if not repeatable and isinstance(outcome, Retry) and _may_have_accepted(response.status_code):
-            raise HeyGenNoAnswerError(
-                f"Submitting to HeyGen at {settings.base_url}: {outcome.reason}. HeyGen may have "
-                "accepted it, so it is not repeated automatically"
-            )
-        return outcome
 
     def _send_v3(
         self,
@@ -211,7 +169,7 @@ class HeyGenJobsMixin:
         repeatable = method != "POST" or idempotency_key is not None
         # Each attempt prepares the request afresh (a multipart body included).
         return retry_sync(
-            lambda: self._attempt_v3(request, not_found_ok=not_found_ok, repeatable=repeatable),
+            lambda: self._attempt(request, not_found_ok=not_found_ok, repeatable=repeatable),
             self.settings.retry,
             what=f"{method} {endpoint}",
             log=self.log,

@@ -152,8 +152,8 @@ class BulkPoller:
                 if job.id in wanted:
                     jobs[job.id] = job
         missing = [job_id for job_id in ids if job_id not in jobs]
-        for job_id, job in zip(missing, await self._read_singly(missing, deadline), strict=True):
-            jobs[job_id] = job
+        for job_id, outcome in zip(missing, await self._read_singly(missing, deadline), strict=True):
+            jobs[job_id] = outcome
         return jobs
 
     async def _read_singly(self, ids: list[str], deadline: float) -> list[Job | Exception]:
@@ -178,8 +178,8 @@ class BulkPoller:
             for job_id, job in jobs.items()
             if isinstance(job, Job) and job.status is JobStatus.COMPLETED and not job.video_url
         ]
-        for job_id, job in zip(done, await self._read_singly(done, deadline), strict=True):
-            jobs[job_id] = job
+        for job_id, outcome in zip(done, await self._read_singly(done, deadline), strict=True):
+            jobs[job_id] = outcome
         return jobs
 
     async def close(self) -> None:

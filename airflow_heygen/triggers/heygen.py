@@ -15,13 +15,14 @@ from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError
 from airflow_heygen.hooks.common import StatusChangeLog, failure_reason, raise_for_outcome, timeout_message
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 from airflow_heygen.models import Execution, ExecutionStatus
-
-# Event statuses: exactly one event is yielded per run, with one of these.
-EVENT_SUCCESS = "success"
-EVENT_FAILED = "failed"
-EVENT_NOT_FOUND = "not_found"
-EVENT_TIMEOUT = "timeout"
-EVENT_ERROR = "error"
+from airflow_heygen.triggers.events import (
+    EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_NOT_FOUND,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    scrubbed,
+)
 
 _EVENT_OF_STATUS = {
     ExecutionStatus.COMPLETED: EVENT_SUCCESS,
@@ -203,12 +204,6 @@ class HeyGenExecutionTrigger(BaseTrigger):
             "so the execution keeps running there",
             self.execution_id,
         )
-
-
-def scrubbed(hook: HeyGenAsyncHook, message: str) -> str:
-    """``message`` without the connection's key, once the hook resolved it: events land in the database."""
-    settings = hook._settings
-    return settings.scrub(message) if settings is not None else message
 
 
 def execution_from_event(event: Mapping[str, Any], timeout: float) -> Execution:

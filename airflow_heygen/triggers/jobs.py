@@ -16,14 +16,14 @@ from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 from airflow_heygen.hooks.jobs import job_failed_message, job_timeout_message
 from airflow_heygen.hooks.jobs_async import JobStatusReader, single_job_reader
 from airflow_heygen.kinds import Job, JobStatus, job_kind
-
-# The event statuses of HeyGenExecutionTrigger (triggers/heygen.py, which re-exports this module's
-# trigger, so this module does not import it at import time).
-EVENT_SUCCESS = "success"
-EVENT_FAILED = "failed"
-EVENT_NOT_FOUND = "not_found"
-EVENT_TIMEOUT = "timeout"
-EVENT_ERROR = "error"
+from airflow_heygen.triggers.events import (
+    EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_NOT_FOUND,
+    EVENT_SUCCESS,
+    EVENT_TIMEOUT,
+    scrubbed,
+)
 
 _EVENT_OF_STATUS = {
     JobStatus.COMPLETED: EVENT_SUCCESS,
@@ -108,7 +108,6 @@ class HeyGenJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the job ends or the deadline passes; yield exactly one event."""
-        from airflow_heygen.triggers.heygen import scrubbed
 
         hook = HeyGenAsyncHook(self.heygen_conn_id)
         progress = StatusChangeLog(self.log, self.job_id)
