@@ -1,12 +1,11 @@
 """
-The download's retry loop, kept in one function (:func:`retry_download`) so that it can be swapped
-for the project's single retry policy without touching how a transfer itself works.
+How a download is retried: what counts as a transient failure of a transfer, in the project's one
+retry loop (:mod:`airflow_heygen.retrying`).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 
 import requests
@@ -14,6 +13,7 @@ import requests
 from airflow_heygen.api import Retry, RetryPolicy
 from airflow_heygen.exceptions import HeyGenUnavailableError
 from airflow_heygen.publishing.destination import shown_url
+from airflow_heygen.retrying import retry_sync
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,8 @@ def retry_download(
     attempt: Callable[[], Retry | None], policy: RetryPolicy, url: str, received: Callable[[], int]
 ) -> None:
     """
-    Call ``attempt`` until it returns None, retrying transient failures with ``policy``'s backoff.
+    Call ``attempt`` until it returns None, in the project's one retry loop
+    (:func:`~airflow_heygen.retrying.retry_sync`) with ``policy``'s backoff.
 
     :param attempt: one try; None when done, a :class:`Retry` for a retryable answer. A
         :data:`TRANSIENT_ERRORS` or :class:`IncompleteDownload` it raises is retried too.
@@ -39,29 +40,19 @@ def retry_download(
     :param received: how many bytes are in hand, for the log line of each retry.
     :raises HeyGenUnavailableError: when the failures outlast the budget.
     """
-    retries = 0
-    while True:
+
+    def one_try() -> bool | Retry:
         try:
             outcome = attempt()
-            if outcome is None:
-                return
         except TRANSIENT_ERRORS as err:
             outcome = Retry(f"the connection failed or closed early ({type(err).__name__})")
         except IncompleteDownload as err:
             outcome = Retry(str(err))
-        if retries >= policy.max_retries:
-            raise HeyGenUnavailableError(
-                f"Could not download video_url {shown_url(url)} after {retries + 1} attempt(s): "
-                f"{outcome.reason}"
-            )
-        delay = policy.next_delay(retries, outcome.reason, outcome.retry_after)
-        retries += 1
-        log.warning(
-            "Downloading %s: %s after %d bytes; retry %d in %.1fs",
-            shown_url(url),
-            outcome.reason,
-            received(),
-            retries,
-            delay,
-        )
-        time.sleep(delay)
+        if outcome is None:
+            return True
+        return Retry(f"{outcome.reason} after {received()} bytes", outcome.retry_after)
+
+    try:
+        retry_sync(one_try, policy, what=f"download of {shown_url(url)}", log=log)
+    except HeyGenUnavailableError as err:
+        raise HeyGenUnavailableError(f"Could not download video_url {shown_url(url)}: {err}") from None
