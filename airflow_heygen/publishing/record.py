@@ -6,7 +6,6 @@ so that a retry recognises its own files instead of failing with "already exists
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow_heygen.publishing.destination import published_uri
 from airflow_heygen.publishing.request import PublishRequest, PublishResult
 from airflow_heygen.publishing.settings import CHUNK_SIZE
+from airflow_heygen.state import TaskState, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,11 @@ class PublishRecord:
     KEY = "heygen_published"
 
     def __init__(self, store: Any | None, request: PublishRequest) -> None:
-        self.store = store
         self.paths = request.targets
         identity = {role: published_uri(path) for role, path in self.paths.items()}
         identity["video_url"] = request.video_url
-        self.fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+        # The same record over task_state_store as the submissions' (airflow_heygen.state).
+        self.state = TaskState(store, self.KEY, fingerprint(identity))
 
     def save(self, result: PublishResult, digests: Mapping[str, FileDigest]) -> None:
         """
@@ -91,20 +91,16 @@ class PublishRecord:
         :param result: the result the landing will produce.
         :param digests: each file's digest, by role.
         """
-        if self.store is None:
-            return
         files = {role: {"bytes": digest.size, "sha256": digest.sha256} for role, digest in digests.items()}
-        self.store.set(
-            self.KEY, {"fingerprint": self.fingerprint, "result": result.to_dict(), "files": files}
-        )
+        self.state.write(result=result.to_dict(), files=files)
 
     def reclaim(self) -> dict[str, Any] | None:
         """
         The result of an earlier try of this task instance whose files are all in place; otherwise remove
         the files an earlier try landed before it died (those matching its record) and return None.
         """
-        saved = self.store.get(self.KEY) if self.store is not None else None
-        if not isinstance(saved, Mapping) or saved.get("fingerprint") != self.fingerprint:
+        saved = self.state.read()
+        if saved is None:
             return None
         files, result = saved.get("files"), saved.get("result")
         if not isinstance(files, Mapping) or not isinstance(result, Mapping) or set(files) != set(self.paths):

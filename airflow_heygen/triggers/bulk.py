@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
+from airflow_heygen.exceptions import HeyGenUnavailableError
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, HeyGenAsyncSession
 from airflow_heygen.hooks.jobs_async import JobStatusReader, get_job_async, single_job_reader
 from airflow_heygen.kinds import Job, JobKind, JobStatus, job_from_bulk_entry, job_kind
@@ -24,7 +25,9 @@ from airflow_heygen.retrying import retry_async
 # HeyGen answers at most this many ids per bulk request.
 MAX_IDS_PER_REQUEST = 100
 # How long a read waits for others to share its request; small next to any poll interval.
-COALESCE_SECONDS = 0.05
+COALESCE_SECONDS = 0.1
+# How a job HeyGen did not answer for (its retries spent) reads: still running, read again next time.
+UNREAD = "unread (HeyGen unavailable)"
 # Bulk requests of one poller in flight at once.
 MAX_REQUESTS_IN_FLIGHT = 8
 
@@ -109,6 +112,10 @@ class BulkPoller:
         try:
             jobs = await self._read_bulk(list(batch), deadline)
             jobs = await self._complete(jobs, deadline)
+        except HeyGenUnavailableError as err:
+            # Reads are idempotent: a batch HeyGen did not answer within the retries fails no job;
+            # each reads as still running and is read again at its next interval, until its deadline.
+            jobs = {job_id: err for job_id in batch}
         except Exception as err:
             for waiters in batch.values():
                 for future in waiters:
@@ -117,6 +124,13 @@ class BulkPoller:
             return
         for job_id, waiters in batch.items():
             outcome = jobs[job_id]
+            if isinstance(outcome, HeyGenUnavailableError):
+                self.hook.log.warning(
+                    "HeyGen %s %s unread this time: %s", self.kind.description, job_id, outcome
+                )
+                outcome = Job(
+                    self.kind.name, job_id, JobStatus.RUNNING, raw_status="unread (HeyGen unavailable)"
+                )
             for future in waiters:
                 if future.done():
                     continue

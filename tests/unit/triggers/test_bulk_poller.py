@@ -137,3 +137,15 @@ async def test_a_restarted_triggerer_re_registers_every_trigger_with_one_event_e
 
     assert [len(events) for events in results] == [1] * 30
     assert [event["status"] for (event,) in results] == ["success"] * 30
+
+
+async def test_a_bulk_outage_longer_than_the_retries_fails_no_job(
+    fake: FakeHeyGen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", heygen_connection_uri(fake.base_url, retry_limit=1))
+    ids = [fake.add_video(polls=1) for _ in range(5)]
+    fake.replies.extend([Reply(503, {"error": {"message": "down"}})] * 2)  # both attempts of one read
+
+    results = await asyncio.gather(*(events_of(trigger(i)) for i in ids))
+
+    assert [event["status"] for (event,) in results] == ["success"] * 5, "read again at the next interval"
