@@ -36,7 +36,8 @@ def test_restart_keeps_finished_and_requeues_unfinished(make_data_dir: Callable[
     (data_dir / "executions" / f"{unfinished}.json").write_text(json.dumps(record))
     with run_emulator(data_dir, render="stub") as emulator:
         assert wait_final(emulator, unfinished)["status"] == "completed"
-        assert len(list((data_dir / "executions").glob("*.tmp"))) == 0
+    # Checked once it stopped: while it runs, a record being replaced has its temporary for a moment.
+    assert len(list((data_dir / "executions").glob("*.tmp"))) == 0
 
 
 @pytest.mark.slow
