@@ -158,6 +158,12 @@ class MeasuresMemory(HeyGenPublishVideoOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         """Publish while a thread samples the RSS every 20 ms."""
+        from airflow.sdk import ObjectStoragePath
+
+        # Loading the object store's libraries and client (s3fs, aiobotocore) costs the same for any
+        # video: it is not the copy's memory, which is what must not grow with the video. Load them first.
+        destination = ObjectStoragePath(str(self.destination), conn_id=self.destination_conn_id)
+        destination.parent.exists()
         before = _rss()
         peak = [before]
         done = threading.Event()
