@@ -15,8 +15,9 @@ from airflow_heygen.publishing.destination import already_exists
 log = logging.getLogger(__name__)
 
 # Part size of uploads to object stores: s3fs buffers a whole part (50 MiB by default, plus copies),
-# which would make memory grow with the part size rather than stay flat; S3's minimum part is 5 MiB.
-UPLOAD_PART_BYTES = 8 * 1024 * 1024
+# which would make memory grow with the part size rather than stay flat. S3's minimum part, 5 MiB,
+# needs the least (and its 10,000 parts still allow objects of 50 GB).
+UPLOAD_PART_BYTES = 5 * 1024 * 1024
 
 
 class StagedFile:
