@@ -64,6 +64,40 @@ Waiter = Callable[[str], Awaitable[str]]
 # --------------------------------------------------------------------------------------------- child
 
 
+def http_sensor_waiter(resource: str, interval: float) -> Waiter:
+    """The HTTP provider's ``HttpSensorTrigger`` on ``<resource>/<id>``: the peer (waits for a non-404)."""
+    from airflow.providers.http.triggers.http import HttpSensorTrigger
+
+    async def http_sensor(job_id: str) -> str:
+        trigger = HttpSensorTrigger(
+            endpoint=f"{resource}/{job_id}{SENSOR_SUFFIX}",
+            http_conn_id=HTTP_CONN_ID,
+            method="GET",
+            poke_interval=interval,
+        )
+        async for _event in trigger.run():
+            return "non-404"
+        return "no event"
+
+    return http_sensor
+
+
+def floor_waiter(url_prefix: str, interval: float) -> Waiter:
+    """The bare aiohttp floor: one GET of ``<url_prefix>/<id>`` per interval until a terminal status."""
+    import aiohttp
+
+    async def floor(job_id: str) -> str:
+        async with aiohttp.ClientSession(headers={"X-Api-Key": API_KEY}) as session:
+            while True:
+                async with session.get(f"{url_prefix}/{job_id}") as response:
+                    status = (await response.json())["data"]["status"]
+                if status in TERMINAL:
+                    return str(status)
+                await asyncio.sleep(interval)
+
+    return floor
+
+
 def _waiter_factory(contender: str, base_url: str, interval: float, deadline: float) -> Waiter:
     """A coroutine function that waits for one execution id the contender's way and returns its status."""
     if contender in ("heygen", "heygen_fixed"):
@@ -98,34 +132,9 @@ def _waiter_factory(contender: str, base_url: str, interval: float, deadline: fl
 
         return http_event
     if contender == "http_sensor":
-        from airflow.providers.http.triggers.http import HttpSensorTrigger
-
-        async def http_sensor(execution_id: str) -> str:
-            trigger = HttpSensorTrigger(
-                endpoint=f"{EXECUTIONS[1:]}/{execution_id}{SENSOR_SUFFIX}",
-                http_conn_id=HTTP_CONN_ID,
-                method="GET",
-                poke_interval=interval,
-            )
-            async for _event in trigger.run():
-                return "non-404"
-            return "no event"
-
-        return http_sensor
+        return http_sensor_waiter(EXECUTIONS[1:], interval)
     if contender == "floor":
-        import aiohttp
-
-        async def floor(execution_id: str) -> str:
-            url = f"{base_url}{EXECUTIONS}/{execution_id}"
-            async with aiohttp.ClientSession(headers={"X-Api-Key": API_KEY}) as session:
-                while True:
-                    async with session.get(url) as response:
-                        status = (await response.json())["data"]["status"]
-                    if status in TERMINAL:
-                        return str(status)
-                    await asyncio.sleep(interval)
-
-        return floor
+        return floor_waiter(f"{base_url}{EXECUTIONS}", interval)
     raise ValueError(f"unknown contender {contender!r}")
 
 
