@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="folder of the PNGs")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from tests.services.pipeline import run_pipeline
+    from tests.system.pipeline import run_pipeline
 
     with (
         tempfile.TemporaryDirectory(prefix="airflow-heygen-screenshots-") as tmp,

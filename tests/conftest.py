@@ -30,7 +30,7 @@ os.environ.pop("HEYGEN_API_KEY", None)
 
 from hypothesis import settings  # noqa: E402
 
-from tests.fake_heygen import FakeHeyGen  # noqa: E402
+from tests.support.fake_heygen import FakeHeyGen  # noqa: E402
 
 # Property tests assert behaviour, never speed: a loaded 2-core machine must not fail them.
 settings.register_profile("airflow-heygen", deadline=None)

@@ -1,5 +1,5 @@
 """
-DAGs of the production-topology tests (``tests/services/test_topology.py``): PostgreSQL, CeleryExecutor
+DAGs of the production-topology tests (``tests/system/test_topology.py``): PostgreSQL, CeleryExecutor
 with Redis, two schedulers, two triggerers, two Celery workers, S3 (moto).
 
 Every HeyGen task uses ``heygen_default`` (the emulator, rendering stubs); source image URLs name the test,

@@ -19,7 +19,8 @@ from airflow_heygen.exceptions import HeyGenInputError
 from airflow_heygen.operators.heygen import AvatarInferenceOperator, FaceswapOperator, HeyGenWorkflowOperator
 from airflow_heygen.sensors.heygen import HeyGenExecutionSensor
 from airflow_heygen.validation import MAX_INPUT_BYTES, MAX_URL_LENGTH
-from tests.reliability.support import ScriptedServer, heygen_connection, scripted_server
+from tests.reliability.support import heygen_connection
+from tests.support.scripted_server import ScriptedServer, scripted_server
 
 PROPERTY = settings(
     max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]

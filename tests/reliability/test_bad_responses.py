@@ -23,7 +23,8 @@ from airflow_heygen.exceptions import HeyGenError
 from airflow_heygen.hooks.heygen import HeyGenAsyncHook, HeyGenHook
 from airflow_heygen.models import ExecutionStatus
 from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger
-from tests.reliability.support import Answer, ScriptedServer, heygen_connection, scripted_server
+from tests.reliability.support import heygen_connection
+from tests.support.scripted_server import Answer, ScriptedServer, scripted_server
 
 PROPERTY = settings(
     max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]

@@ -28,7 +28,8 @@ from airflow_heygen.publishing import (
     VideoDownloader,
     VideoPublisher,
 )
-from tests.reliability.support import Answer, ScriptedServer, heygen_connection, scripted_server
+from tests.reliability.support import heygen_connection
+from tests.support.scripted_server import Answer, ScriptedServer, scripted_server
 
 PROPERTY = settings(
     max_examples=40,

@@ -18,9 +18,7 @@ from airflow_heygen.emulator.testing import EmulatorHandle
 from tests.dags.heygen_reliability_dags import faces
 from tests.reliability.conftest import API_KEY
 from tests.reliability.support import (
-    CutMode,
     DagRunner,
-    FaultyProxy,
     ReliabilityReport,
     RequestLog,
     ScenarioCounts,
@@ -31,6 +29,7 @@ from tests.reliability.support import (
     video_bytes_lost,
     wait_until,
 )
+from tests.support.faulty_proxy import CutMode, FaultyProxy
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(240)]
 

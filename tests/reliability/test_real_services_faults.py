@@ -1,5 +1,5 @@
 """
-Faults that only real Airflow services can show (``tests/services/harness.py``: API server, scheduler with the
+Faults that only real Airflow services can show (``tests/system/harness.py``: API server, scheduler with the
 LocalExecutor, DAG processor and triggerer as separate processes), against a stub-rendering emulator:
 
 * the task process of a HeyGen task is killed with SIGKILL while it polls (sync mode) and right after it
@@ -42,7 +42,7 @@ from tests.reliability.support import (
     video_bytes_lost,
     wait_until,
 )
-from tests.services.harness import AirflowServices, RunObservation
+from tests.system.harness import AirflowServices, RunObservation
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
 

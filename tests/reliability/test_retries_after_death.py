@@ -22,16 +22,14 @@ from airflow_heygen.emulator.testing import EmulatorHandle
 from tests.dags.heygen_reliability_dags import faces
 from tests.reliability.conftest import API_KEY
 from tests.reliability.support import (
-    Answer,
     DagRunner,
     ReliabilityReport,
     RequestLog,
     ScenarioCounts,
-    ScriptedServer,
     heygen_connection,
     hook_retries,
-    scripted_server,
 )
+from tests.support.scripted_server import Answer, ScriptedServer, scripted_server
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(180)]
 

@@ -1,4 +1,4 @@
-"""Running the DAGs of ``tests/dags/heygen_test_dags.py`` with ``dag.test()``."""
+"""Running the test DAGs (workflows and v3, in ``tests/dags/``) with ``dag.test()``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from airflow.models.dagrun import DagRun
 
 
 def run_test_dag(dag_id: str, conf: dict[str, Any] | None = None) -> DagRun:
-    """Run one DAG of ``tests/dags/heygen_test_dags.py`` to its end, in this process."""
+    """Run one DAG of the test DAG files (workflows and v3) to its end, in this process."""
     from airflow.sdk import DAG
 
-    from tests.dags import heygen_test_dags
+    from tests.dags import heygen_test_dags, heygen_v3_test_dags
 
-    dags = {d.dag_id: d for d in vars(heygen_test_dags).values() if isinstance(d, DAG)}
+    modules = (heygen_test_dags, heygen_v3_test_dags)
+    dags = {d.dag_id: d for module in modules for d in vars(module).values() if isinstance(d, DAG)}
     return dags[dag_id].test(run_conf=conf)

@@ -10,7 +10,7 @@ import pytest
 from airflow_heygen.api import API_KEY_HEADER
 from airflow_heygen.hooks.heygen import HeyGenHook
 from airflow_heygen.models import ExecutionStatus
-from tests.fake_heygen import FakeHeyGen
+from tests.support.fake_heygen import FakeHeyGen
 from tests.unit.dag_runs import run_test_dag
 
 ENV_KEY = "env-only-key-7d1e0c"

@@ -17,7 +17,7 @@ from airflow_heygen.exceptions import (
 from airflow_heygen.hooks.heygen import HeyGenHook
 from airflow_heygen.models import ExecutionStatus
 from tests.conftest import TEST_KEY, heygen_connection_uri
-from tests.fake_heygen import FakeHeyGen, Reply
+from tests.support.fake_heygen import FakeHeyGen, Reply
 
 FACESWAP_INPUT = {
     "source_image_url": "https://example.com/face.jpg",

@@ -11,7 +11,7 @@ from airflow_heygen.exceptions import HeyGenError
 from airflow_heygen.hooks.heygen import HeyGenAsyncHook, HeyGenHook
 from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger
 from tests.conftest import TEST_KEY
-from tests.fake_heygen import FakeHeyGen, Reply
+from tests.support.fake_heygen import FakeHeyGen, Reply
 
 ENV_KEY = "env-key-for-the-triggerer-9c2b"
 

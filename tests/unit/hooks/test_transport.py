@@ -17,7 +17,7 @@ from airflow_heygen.exceptions import HeyGenTLSError
 from airflow_heygen.hooks.heygen import HeyGenHook
 from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger
 from tests.conftest import TEST_KEY, heygen_connection_uri
-from tests.fake_heygen import FakeHeyGen
+from tests.support.fake_heygen import FakeHeyGen
 from tests.support.forward_proxy import ForwardProxy, forward_proxy
 from tests.support.tls import LoopbackTLS, make_loopback_tls
 from tests.unit.dag_runs import run_test_dag

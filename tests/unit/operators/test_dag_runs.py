@@ -9,7 +9,7 @@ import pytest
 from airflow.models.dagrun import DagRun
 
 from tests.conftest import TEST_KEY
-from tests.fake_heygen import FakeHeyGen
+from tests.support.fake_heygen import FakeHeyGen
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_heygen import FakeHeyGen
+from tests.support.fake_heygen import FakeHeyGen
 from tests.unit.dag_runs import run_test_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")

@@ -12,7 +12,7 @@ from airflow_heygen.exceptions import HeyGenInputError
 from airflow_heygen.models import Execution, ExecutionStatus, find_video_url
 from airflow_heygen.operators.heygen import AvatarInferenceOperator, FaceswapOperator, HeyGenWorkflowOperator
 from airflow_heygen.sensors.heygen import HeyGenExecutionSensor
-from tests.fake_heygen import FakeHeyGen
+from tests.support.fake_heygen import FakeHeyGen
 
 GOOD = "https://example.com/a.jpg"
 

@@ -12,7 +12,7 @@ import pytest
 from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenSubmissionInDoubtError
 from airflow_heygen.operators.heygen import AvatarInferenceOperator, FaceswapOperator
 from airflow_heygen.state import SubmissionRecord
-from tests.fake_heygen import FakeHeyGen
+from tests.support.fake_heygen import FakeHeyGen
 
 URL = "https://example.com/a.jpg"
 
@@ -103,7 +103,7 @@ def test_a_marker_without_an_id_refuses_to_submit_and_says_how_to(heygen_conn: F
 
 
 def test_a_refused_submission_leaves_no_marker(heygen_conn: FakeHeyGen) -> None:
-    from tests.fake_heygen import Reply
+    from tests.support.fake_heygen import Reply
 
     store = Store()
     heygen_conn.replies.append(Reply(400, {"error": {"message": "bad input"}}, method="POST"))

@@ -16,7 +16,7 @@ import pytest
 from airflow_heygen.triggers import bulk
 from airflow_heygen.triggers.jobs import HeyGenJobTrigger
 from tests.conftest import heygen_connection_uri
-from tests.fake_heygen import FakeHeyGen, Reply
+from tests.support.fake_heygen import FakeHeyGen, Reply
 
 
 def trigger(

@@ -11,7 +11,7 @@ import pytest
 from airflow_heygen.exceptions import HeyGenExecutionError
 from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger, execution_from_event
 from tests.conftest import TEST_KEY, heygen_connection_uri
-from tests.fake_heygen import FakeHeyGen, Reply
+from tests.support.fake_heygen import FakeHeyGen, Reply
 
 
 async def run_to_end(trigger: HeyGenExecutionTrigger) -> list[dict[str, Any]]:

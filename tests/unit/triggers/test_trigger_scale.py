@@ -21,7 +21,7 @@ from airflow_heygen.hooks.heygen import HeyGenAsyncHook, shared_client_session
 from airflow_heygen.triggers import heygen as triggers
 from airflow_heygen.triggers.heygen import CompletionTimes, HeyGenExecutionTrigger, completion_times
 from tests.conftest import TEST_KEY, heygen_connection_uri
-from tests.fake_heygen import FakeHeyGen, Reply
+from tests.support.fake_heygen import FakeHeyGen, Reply
 
 
 async def run_to_end(trigger: HeyGenExecutionTrigger) -> list[dict[str, Any]]:

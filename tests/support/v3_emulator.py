@@ -1,4 +1,7 @@
-"""The v3 tests' emulator (stub rendering, one per session) and a connection to it."""
+"""
+The emulator for the provider's v3 tests (stub rendering, one per session), a connection to it, its
+request log and its counters. The fixtures are imported by the conftests that use them.
+"""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from airflow_heygen.emulator.testing import EmulatorHandle
-from tests.unit.v3.conftest import Counts, connection
-from tests.unit.v3.dag_runs import run_v3_dag
+from tests.support.v3_emulator import Counts, connection
+from tests.unit.dag_runs import run_test_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -34,7 +34,7 @@ def test_a_lost_reply_is_replayed_not_paid_twice(emulator: EmulatorHandle, kind:
     counts = Counts(emulator)
     emulator.set_faults(lost_replies=1)
 
-    done = _finished(run_v3_dag(f"heygen_v3_{kind}_{mode}"), kind)
+    done = _finished(run_test_dag(f"heygen_v3_{kind}_{mode}"), kind)
 
     assert counts.delta("jobs_created", kind) == 1, "HeyGen made exactly one job"
     assert counts.delta("idempotent_replays", kind) == 1, "the repeated create was answered by its key"
@@ -47,7 +47,7 @@ def test_503_storms_on_creates_make_one_job(emulator: EmulatorHandle, kind: str,
     counts = Counts(emulator)
     emulator.set_faults(error_rate=0.6, seed=5)
 
-    _finished(run_v3_dag(f"heygen_v3_{kind}_{mode}"), kind)
+    _finished(run_test_dag(f"heygen_v3_{kind}_{mode}"), kind)
 
     emulator.set_faults(error_rate=0)
     stats = emulator.stats()
@@ -70,7 +70,7 @@ def test_a_create_still_in_flight_is_waited_for(
     counts = Counts(emulator)
     emulator.set_faults(create_delay=1.5)
 
-    _finished(run_v3_dag(f"heygen_v3_{kind}_{mode}"), kind)
+    _finished(run_test_dag(f"heygen_v3_{kind}_{mode}"), kind)
 
     assert counts.delta("request_in_progress", kind) >= 1, "the duplicate met the create in flight"
     assert counts.delta("idempotent_replays", kind) >= 1
@@ -84,7 +84,7 @@ def test_a_try_that_died_after_the_create_is_not_paid_twice(
 ) -> None:
     counts = Counts(emulator)
 
-    done = _finished(run_v3_dag(f"heygen_v3_{kind}_{mode}_dies"), kind)
+    done = _finished(run_test_dag(f"heygen_v3_{kind}_{mode}_dies"), kind)
 
     assert done["ti"].try_number == 2, "the first try died; Airflow retried it"
     assert counts.delta("jobs_created", kind) == 1, "the retry sent the saved key: HeyGen's one job"
@@ -94,6 +94,6 @@ def test_a_try_that_died_after_the_create_is_not_paid_twice(
 def test_two_runs_make_two_jobs(emulator: EmulatorHandle) -> None:
     counts = Counts(emulator)
     for _ in range(2):
-        _finished(run_v3_dag("heygen_v3_video_sync"), "video")
+        _finished(run_test_dag("heygen_v3_video_sync"), "video")
     assert counts.delta("jobs_created", "video") == 2
     assert counts.delta("idempotent_replays", "video") == 0

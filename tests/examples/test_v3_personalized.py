@@ -8,8 +8,8 @@ import av
 import pytest
 
 from airflow_heygen.emulator.testing import EmulatorHandle
-from tests.unit.v3.conftest import Counts
-from tests.unit.v3.dag_runs import run_v3_dag
+from tests.support.v3_emulator import Counts
+from tests.unit.dag_runs import run_test_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -30,7 +30,7 @@ def test_personalized_v3_pipeline_publishes_every_language(
     ]
     counts = Counts(emulator)
 
-    run = run_v3_dag("heygen_v3_personalized", {"customers": customers, "languages": ["es", "fr"]})
+    run = run_test_dag("heygen_v3_personalized", {"customers": customers, "languages": ["es", "fr"]})
 
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
     assert run.state == "success", states

@@ -2,7 +2,7 @@
 Real Airflow 3 services for end-to-end tests: API server, scheduler, DAG processor and triggerer, each
 a process of its own, in a private ``AIRFLOW_HOME`` with sqlite (WAL journaling) and the LocalExecutor.
 
-The same harness runs the production topology (``tests/services/topology.py``): with ``database_url``
+The same harness runs the production topology (``tests/system/topology.py``): with ``database_url``
 (PostgreSQL), ``executor="CeleryExecutor"`` and ``replicas`` (e.g. two schedulers, two triggerers, two
 ``celery-worker``), every instance gets a name of its own (``scheduler-1``, ``scheduler-2``, ...), a
 hostname of its own (``[core] hostname_callable``, so the job table and task instances tell them apart)
@@ -47,7 +47,7 @@ KINDS = (*COMPONENTS, "celery-worker")
 # The job type each kind's job row has in the metadata database.
 _JOB_TYPES = {"scheduler": "SchedulerJob", "dag-processor": "DagProcessorJob", "triggerer": "TriggererJob"}
 # The hostname callable of instances with hostnames of their own; it reads HOSTNAME_ENV.
-HOSTNAME_CALLABLE = "tests.services.hostname.hostname"
+HOSTNAME_CALLABLE = "tests.system.hostname.hostname"
 HOSTNAME_ENV = "HEYGEN_SERVICES_HOSTNAME"
 # Where each component reports its heartbeat in GET /api/v2/monitor/health.
 _HEALTH_KEYS = {"scheduler": "scheduler", "dag-processor": "dag_processor", "triggerer": "triggerer"}

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.services.harness import ServicesError, free_port
+from tests.system.harness import ServicesError, free_port
 
 
 class BackendMissing(RuntimeError):

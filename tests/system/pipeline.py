@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
-from tests.services.harness import AirflowServices, RunObservation
+from tests.system.harness import AirflowServices, RunObservation
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_ID = "heygen_avatar_faceswap_publish"

@@ -28,8 +28,8 @@ from typing import Any
 
 from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
 from tests.dags.heygen_topology_dags import BUCKET
-from tests.services.backends import MotoS3, Postgres, Redis, moto_s3, private_postgres, private_redis
-from tests.services.harness import AirflowServices, RunObservation
+from tests.system.backends import MotoS3, Postgres, Redis, moto_s3, private_postgres, private_redis
+from tests.system.harness import AirflowServices, RunObservation
 
 PROJECT = Path(__file__).resolve().parents[2]
 # The example DAGs the topology runs, and the topology tests' own DAGs.

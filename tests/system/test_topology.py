@@ -1,5 +1,5 @@
 """
-The provider on the production topology (``tests/services/topology.py``): PostgreSQL, CeleryExecutor with a
+The provider on the production topology (``tests/system/topology.py``): PostgreSQL, CeleryExecutor with a
 Redis broker, two schedulers, two triggerers, two Celery workers, one DAG processor, one API server, S3
 (moto), all started by the module and shared by its tests, which run in order. Every count comes from the
 emulator (``/_admin/stats``, its request log) and the metadata database.
@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 
 from tests.dags.heygen_topology_dags import BATCH_SIZE, BUCKET, CHAIN_LENGTH, DEFERRED_SIZE, HEYGEN_POOL
-from tests.services.backends import BackendMissing
-from tests.services.topology import API_KEY, Topology, run_topology
+from tests.system.backends import BackendMissing
+from tests.system.topology import API_KEY, Topology, run_topology
 
 pytestmark = [pytest.mark.services, pytest.mark.topology, pytest.mark.timeout(1500)]
 

@@ -26,7 +26,7 @@ from airflow_heygen.operators.v3 import (
 )
 from airflow_heygen.operators.v3_base import jobs_hook_class
 from tests.emulator.v3_contract import check_request, check_response, operations
-from tests.unit.v3.conftest import request_log
+from tests.support.v3_emulator import request_log
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 

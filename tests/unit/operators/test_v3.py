@@ -9,8 +9,8 @@ import pytest
 
 from airflow_heygen.emulator.testing import EmulatorHandle
 from airflow_heygen.operators.v3 import HeyGenLipsyncOperator
-from tests.unit.v3.conftest import Counts
-from tests.unit.v3.dag_runs import run_v3_dag
+from tests.support.v3_emulator import Counts
+from tests.unit.dag_runs import run_test_dag
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("airflow_db")
 @pytest.mark.parametrize("mode", ["sync", "deferrable"])
 def test_translation_waits_for_every_language(emulator: EmulatorHandle, mode: str) -> None:
     counts = Counts(emulator)
-    run = run_v3_dag(f"heygen_v3_translation_{mode}")
+    run = run_test_dag(f"heygen_v3_translation_{mode}")
     (ti,) = run.get_task_instances()
     assert run.state == "success"
     result = ti.xcom_pull(task_ids="translate")
@@ -32,7 +32,7 @@ def test_a_failed_language_fails_the_task_naming_it(
 ) -> None:
     emulator.set_faults(fail_rate=1.0)
     try:
-        run = run_v3_dag("heygen_v3_translation_sync")
+        run = run_test_dag("heygen_v3_translation_sync")
     finally:
         emulator.set_faults(fail_rate=0)
     assert run.state == "failed"
@@ -43,7 +43,7 @@ def test_upload_then_sense_a_video_made_elsewhere(emulator: EmulatorHandle, tmp_
     photo = tmp_path / "face.jpg"
     photo.write_bytes((Path(emulator.data_dir) / "samples" / "face.jpg").read_bytes())
     counts = Counts(emulator)
-    run = run_v3_dag("heygen_v3_upload_and_sense", {"photo": photo.as_uri()})
+    run = run_test_dag("heygen_v3_upload_and_sense", {"photo": photo.as_uri()})
     results = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()}
     assert run.state == "success", results
     assert results["upload"]["mime_type"] == "image/jpeg"

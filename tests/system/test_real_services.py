@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import av
 import pytest
 
-from tests.services.pipeline import (
+from tests.system.pipeline import (
     API_KEY,
     DAG_ID,
     HEYGEN_TASKS,
