@@ -56,6 +56,34 @@ async def get_job_async(
     return job_from_single(row, data, job_id)
 
 
+async def delete_job_async(
+    hook: HeyGenAsyncHook,
+    http: HeyGenAsyncSession,
+    kind: str | JobKind,
+    job_id: str,
+    *,
+    deadline: float | None = None,
+) -> None:
+    """
+    Delete one job (``DELETE <delete endpoint>``); an unknown id is not an error; 429, 5xx and network
+    errors are retried under the connection's policy, never past ``deadline``.
+
+    :param hook: the async hook (its retrying attempt).
+    :param http: a session from ``hook.session()``.
+    :param kind: the job's kind; one with a delete endpoint.
+    :param job_id: its id.
+    :param deadline: Unix time past which retries do not wait.
+    """
+    endpoint = job_kind(kind).delete_path(job_id)
+    await retry_async(
+        lambda: hook._attempt(http, "DELETE", endpoint, True),
+        http.settings.retry,
+        what=f"DELETE {endpoint}",
+        log=hook.log,
+        deadline=deadline,
+    )
+
+
 class JobStatusReader(Protocol):
     """How a trigger learns a job's status: the one seam a bulk poller replaces."""
 

@@ -113,7 +113,9 @@ class HeyGenJobOperator(HeyGenTaskMixin, BaseOperator):
     :param resubmit_unconfirmed: when an earlier try's create can no longer be replayed (its key is
         over 23 h old), create a new job instead of failing.
     :param delete_on_kill: delete the job(s) at HeyGen (``DELETE``) when the task is killed while it
-        runs in a worker; off by default, so a killed task leaves its paid job to finish.
+        runs in a worker and, from Airflow 3.3, when a user marks a deferred task failed or succeeded
+        or clears it (the triggerer's ``on_kill``; not on a triggerer restart); off by default, so a
+        killed task leaves its paid job to finish.
     """
 
     kind: str = ""
@@ -269,6 +271,9 @@ class HeyGenJobOperator(HeyGenTaskMixin, BaseOperator):
                 heygen_conn_id=self.heygen_conn_id,
                 poll_interval=self.poll_interval,
                 deadline=deadline,
+                # The triggerer deletes every job of the task (a translation's languages) on a user's kill.
+                delete_on_kill=self.delete_on_kill,
+                other_job_ids=self.job_ids if self.delete_on_kill else (),
             ),
             method_name="resume",
             kwargs={"job_ids": self.job_ids, "done": done, "deadline": deadline},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -14,7 +14,7 @@ from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError
 from airflow_heygen.hooks.common import StatusChangeLog
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 from airflow_heygen.hooks.jobs import job_failed_message, job_timeout_message
-from airflow_heygen.hooks.jobs_async import JobStatusReader, single_job_reader
+from airflow_heygen.hooks.jobs_async import JobStatusReader, delete_job_async, single_job_reader
 from airflow_heygen.kinds import Job, JobStatus, job_kind
 from airflow_heygen.triggers.events import (
     EVENT_ERROR,
@@ -24,6 +24,9 @@ from airflow_heygen.triggers.events import (
     EVENT_TIMEOUT,
     scrubbed,
 )
+
+# How long on_kill's deletes may retry: within the triggerer's default on_kill_timeout (30 s).
+DELETE_SECONDS = 20.0
 
 _EVENT_OF_STATUS = {
     JobStatus.COMPLETED: EVENT_SUCCESS,
@@ -45,11 +48,17 @@ class HeyGenJobTrigger(BaseTrigger):
     The event is ``{"status": "success" | "failed" | "not_found" | "timeout" | "error", "kind",
     "job_id", "message", "job": <the operators' job dict or None>}``.
 
+    With ``delete_on_kill`` (then, and only then, in the kwargs too), :meth:`on_kill` deletes the
+    job, and ``other_job_ids`` (a translation's other languages), when a user marks the deferred
+    task failed or succeeded or clears it (Airflow 3.3+); a triggerer restart does not delete.
+
     :param kind: the job's kind, e.g. ``"video"`` (see :mod:`airflow_heygen.kinds`).
     :param job_id: HeyGen's id of the job.
     :param heygen_conn_id: id of the HeyGen connection.
     :param poll_interval: seconds between polls.
     :param deadline: Unix time at which to give up.
+    :param delete_on_kill: delete the job(s) at HeyGen when a user kills the deferred task.
+    :param other_job_ids: more jobs of the same task to delete with it (only with ``delete_on_kill``).
     """
 
     def __init__(
@@ -59,6 +68,8 @@ class HeyGenJobTrigger(BaseTrigger):
         heygen_conn_id: str = HeyGenAsyncHook.default_conn_name,
         poll_interval: float = 10.0,
         deadline: float | None = None,
+        delete_on_kill: bool = False,
+        other_job_ids: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.kind = job_kind(kind).name
@@ -66,19 +77,26 @@ class HeyGenJobTrigger(BaseTrigger):
         self.heygen_conn_id = heygen_conn_id
         self.poll_interval = float(poll_interval)
         self.deadline = float(deadline) if deadline is not None else time.time() + 600.0
+        self.delete_on_kill = bool(delete_on_kill)
+        self.other_job_ids = [str(other) for other in other_job_ids if other != job_id]
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        """Classpath and kwargs; stored in Airflow's database, so never a secret."""
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "kind": self.kind,
-                "job_id": self.job_id,
-                "heygen_conn_id": self.heygen_conn_id,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-            },
-        )
+        """
+        Classpath and kwargs; stored in Airflow's database, so never a secret. The deletion's
+        kwargs appear only when asked for, so every other trigger's row stays as it always was.
+        """
+        kwargs: dict[str, Any] = {
+            "kind": self.kind,
+            "job_id": self.job_id,
+            "heygen_conn_id": self.heygen_conn_id,
+            "poll_interval": self.poll_interval,
+            "deadline": self.deadline,
+        }
+        if self.delete_on_kill:
+            kwargs["delete_on_kill"] = True
+            if self.other_job_ids:
+                kwargs["other_job_ids"] = list(self.other_job_ids)
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     # One bulk poller per (triggerer, connection, kind) reads the statuses of all waiting jobs; off,
     # every trigger reads its own job with one request per interval (benchmarks compare the two).
@@ -143,8 +161,35 @@ class HeyGenJobTrigger(BaseTrigger):
             yield self._event(EVENT_ERROR, scrubbed(hook, message))
 
     async def on_kill(self) -> None:
-        """The job is not deleted here: the task's ``delete_on_kill`` decides, in the worker."""
-        self.log.warning("Stopped waiting for HeyGen %s %s; it keeps running there", self.kind, self.job_id)
+        """
+        A user killed the deferred task (mark failed or succeeded, clear): with ``delete_on_kill``,
+        delete its job(s) at HeyGen (an unknown id is no error); otherwise they keep running.
+
+        Airflow bounds this call (``[triggerer] on_kill_timeout``, 30 s), so the retries of each
+        ``DELETE`` stop within :data:`DELETE_SECONDS`; a job that could not be deleted is logged.
+        """
+        ids = [self.job_id, *self.other_job_ids]
+        if not self.delete_on_kill:
+            self.log.warning(
+                "Stopped waiting for HeyGen %s %s; it keeps running there (delete_on_kill=False)",
+                self.kind,
+                ", ".join(ids),
+            )
+            return
+        row = job_kind(self.kind)
+        if row.delete_endpoint is None:
+            self.log.warning("HeyGen cannot delete %ss; %s keeps running", row.description, ", ".join(ids))
+            return
+        hook = HeyGenAsyncHook(self.heygen_conn_id)
+        deadline = time.time() + DELETE_SECONDS
+        async with hook.session() as http:
+            for job_id in ids:
+                try:
+                    await delete_job_async(hook, http, row, job_id, deadline=deadline)
+                except HeyGenError as err:
+                    self.log.warning("Could not delete HeyGen %s %s: %s", row.description, job_id, err)
+                else:
+                    self.log.info("Deleted HeyGen %s %s (delete_on_kill)", row.description, job_id)
 
 
 def job_from_event(event: Mapping[str, Any], timeout: float) -> Job:
