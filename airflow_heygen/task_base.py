@@ -17,6 +17,7 @@ from airflow.sdk import conf
 
 from airflow_heygen.exceptions import HeyGenSubmissionInDoubtError
 from airflow_heygen.models import Execution
+from airflow_heygen.validation import require_positive_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -33,6 +34,26 @@ DEFER_TIMEOUT_BUFFER = 300.0
 def default_deferrable() -> bool:
     """``[operators] default_deferrable`` from Airflow's configuration."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def checked_waiting(
+    deferrable: bool | None, poll_interval: float, timeout: float
+) -> tuple[bool, float, float]:
+    """
+    The waiting arguments of every HeyGen operator and sensor, checked when the DAG is parsed:
+    ``(deferrable, poll_interval, timeout)``, ``deferrable`` defaulting to ``[operators]
+    default_deferrable``.
+
+    :param deferrable: wait in the triggerer; None for Airflow's default.
+    :param poll_interval: seconds between status polls; must be positive.
+    :param timeout: seconds to wait at most; must be positive.
+    :raises HeyGenInputError: for a poll interval or timeout that is not a positive number.
+    """
+    return (
+        default_deferrable() if deferrable is None else deferrable,
+        require_positive_number("poll_interval", poll_interval),
+        require_positive_number("timeout", timeout),
+    )
 
 
 def in_doubt_error(

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
 from airflow_heygen.exceptions import HeyGenInputError, HeyGenNoAnswerError
-from airflow_heygen.links.heygen import HeyGenVideoLink
 from airflow_heygen.models import Execution, ExecutionStatus, WorkflowType
+from airflow_heygen.operators._common import HeyGenSubmitOperator
 from airflow_heygen.state import Submission, SubmissionRecord
 from airflow_heygen.task_base import (
     DEFAULT_CONN_ID,
@@ -23,12 +21,7 @@ from airflow_heygen.task_base import (
     in_doubt_error,
     no_memory_error,
 )
-from airflow_heygen.validation import (
-    require_http_url,
-    require_positive_number,
-    require_text,
-    validate_workflow,
-)
+from airflow_heygen.validation import require_http_url, require_text, validate_workflow
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -51,7 +44,7 @@ __all__ = [
 ]
 
 
-class HeyGenWorkflowOperator(HeyGenTaskMixin, BaseOperator):
+class HeyGenWorkflowOperator(HeyGenSubmitOperator):
     """
     Run any HeyGen workflow: submit it, then wait for its execution (in the triggerer if deferrable).
 
@@ -82,36 +75,11 @@ class HeyGenWorkflowOperator(HeyGenTaskMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("workflow_type", "input", "heygen_conn_id")
     template_fields_renderers = {"input": "json"}
-    operator_extra_links = (HeyGenVideoLink(),)
-    ui_color = "#7559ff"
-    ui_fgcolor = "#ffffff"
 
-    def __init__(
-        self,
-        *,
-        workflow_type: str,
-        input: Mapping[str, Any] | None = None,
-        heygen_conn_id: str = DEFAULT_CONN_ID,
-        wait_for_completion: bool = True,
-        deferrable: bool | None = None,
-        poll_interval: float = 10.0,
-        timeout: float = 600.0,
-        durable: bool = True,
-        resubmit_unconfirmed: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        # Each key of the result becomes its own XCom too, so task.output["video_url"] works.
-        kwargs.setdefault("multiple_outputs", True)
+    def __init__(self, *, workflow_type: str, input: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.workflow_type = workflow_type
         self.input = input if input is not None else {}
-        self.heygen_conn_id = heygen_conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.poll_interval = require_positive_number("poll_interval", poll_interval)
-        self.timeout = require_positive_number("timeout", timeout)
-        self.durable = durable
-        self.resubmit_unconfirmed = resubmit_unconfirmed
         self.execution_id: str | None = None
 
     def workflow_input(self) -> Mapping[str, Any]:

@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
-
-from airflow_heygen.operators._common import DEFAULT_CONN_ID
+from airflow_heygen.operators._common import DEFAULT_CONN_ID, HeyGenOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
+# DEFAULT_CONN_ID stays importable from here, where earlier releases defined it.
+__all__ = ["DEFAULT_CONN_ID", "HeyGenPublishVideoOperator"]
 
-class HeyGenPublishVideoOperator(BaseOperator):
+
+class HeyGenPublishVideoOperator(HeyGenOperator):
     """
     Copy a finished video to any Airflow object-storage path and announce it as an Airflow Asset.
 
@@ -38,7 +39,7 @@ class HeyGenPublishVideoOperator(BaseOperator):
         ``/data/videos/v.mp4``), ``s3://bucket/videos/v.mp4``, ``gs://...`` with their provider installed,
         or an ``ObjectStoragePath``. It must name a file and may not contain ``..`` (templated).
     :param heygen_conn_id: HeyGen connection, for retry settings and its origin; a connection without a
-        key is fine (templated).
+        key is fine (templated; default ``heygen_default``).
     :param destination_conn_id: Airflow connection for the storage, e.g. ``aws_default`` (templated).
     :param overwrite: replace an existing destination (and preview); without it, one fails the task.
     :param preview: also write a PNG of the frame halfway through the video next to it, as
@@ -47,8 +48,6 @@ class HeyGenPublishVideoOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("video_url", "destination", "heygen_conn_id", "destination_conn_id")
-    ui_color = "#7559ff"
-    ui_fgcolor = "#ffffff"
     DEFAULT_ASSET_ALIAS = "heygen-published-videos"
 
     def __init__(
@@ -56,7 +55,6 @@ class HeyGenPublishVideoOperator(BaseOperator):
         *,
         video_url: str,
         destination: str | ObjectStoragePath,
-        heygen_conn_id: str = DEFAULT_CONN_ID,
         destination_conn_id: str | None = None,
         overwrite: bool = False,
         preview: bool = False,
@@ -64,11 +62,9 @@ class HeyGenPublishVideoOperator(BaseOperator):
     ) -> None:
         from airflow.sdk import AssetAlias
 
-        kwargs.setdefault("multiple_outputs", True)
         super().__init__(**kwargs)
         self.video_url = video_url
         self.destination = destination
-        self.heygen_conn_id = heygen_conn_id
         self.destination_conn_id = destination_conn_id
         self.overwrite = overwrite
         self.preview = preview

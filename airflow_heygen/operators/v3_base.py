@@ -14,21 +14,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk import BaseOperator
-
 from airflow_heygen.exceptions import HeyGenAuthError, HeyGenInputError, HeyGenRequestError
 from airflow_heygen.idempotency import KEY_WINDOW_SECONDS, key_for_task, new_nonce
 from airflow_heygen.kinds import Job, JobKind, JobStatus, job_kind
-from airflow_heygen.links.heygen import HeyGenVideoLink
+from airflow_heygen.operators._common import HeyGenSubmitOperator
 from airflow_heygen.state import Submission, SubmissionRecord, fingerprint
-from airflow_heygen.task_base import (
-    DEFAULT_CONN_ID,
-    DEFER_TIMEOUT_BUFFER,
-    HeyGenTaskMixin,
-    default_deferrable,
-    in_doubt_error,
-)
-from airflow_heygen.validation import require_positive_number
+from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, in_doubt_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -89,7 +80,7 @@ def submission_key(
     return key_for_task(context, record.fingerprint, nonce), True
 
 
-class HeyGenJobOperator(HeyGenTaskMixin, BaseOperator):
+class HeyGenJobOperator(HeyGenSubmitOperator):
     """
     Base of the v3 job operators: create one job (or one per language) exactly once per task
     instance, then wait for it in the worker or, when deferrable, in the triggerer.
@@ -119,32 +110,9 @@ class HeyGenJobOperator(HeyGenTaskMixin, BaseOperator):
     """
 
     kind: str = ""
-    operator_extra_links = (HeyGenVideoLink(),)
-    ui_color = "#7559ff"
-    ui_fgcolor = "#ffffff"
 
-    def __init__(
-        self,
-        *,
-        heygen_conn_id: str = DEFAULT_CONN_ID,
-        wait_for_completion: bool = True,
-        deferrable: bool | None = None,
-        poll_interval: float = 10.0,
-        timeout: float = 600.0,
-        durable: bool = True,
-        resubmit_unconfirmed: bool = False,
-        delete_on_kill: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("multiple_outputs", True)
+    def __init__(self, *, delete_on_kill: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.heygen_conn_id = heygen_conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.poll_interval = require_positive_number("poll_interval", poll_interval)
-        self.timeout = require_positive_number("timeout", timeout)
-        self.durable = durable
-        self.resubmit_unconfirmed = resubmit_unconfirmed
         self.delete_on_kill = delete_on_kill
         self.job_ids: list[str] = []
 

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk import PokeReturnValue
 
-from airflow_heygen.links.heygen import HeyGenVideoLink
-from airflow_heygen.task_base import DEFAULT_CONN_ID, HeyGenTaskMixin, default_deferrable
-from airflow_heygen.validation import require_positive_number, require_text
+from airflow_heygen.sensors._common import HeyGenSensor
+from airflow_heygen.validation import require_text
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class HeyGenExecutionSensor(HeyGenTaskMixin, BaseSensorOperator):
+class HeyGenExecutionSensor(HeyGenSensor):
     """
     Wait for a HeyGen execution submitted elsewhere (fan-out with ``wait_for_completion=False``, or
     to resume waiting after a task timed out) and return the same dict as the operators.
@@ -32,29 +31,10 @@ class HeyGenExecutionSensor(HeyGenTaskMixin, BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("execution_id", "heygen_conn_id")
-    operator_extra_links = (HeyGenVideoLink(),)
-    ui_color = "#7559ff"
-    ui_fgcolor = "#ffffff"
 
-    def __init__(
-        self,
-        *,
-        execution_id: str,
-        heygen_conn_id: str = DEFAULT_CONN_ID,
-        deferrable: bool | None = None,
-        poll_interval: float = 10.0,
-        timeout: float = 600.0,
-        workflow_type: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        poll_interval = require_positive_number("poll_interval", poll_interval)
-        timeout = require_positive_number("timeout", timeout)
-        kwargs.setdefault("multiple_outputs", True)
-        super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
+    def __init__(self, *, execution_id: str, workflow_type: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.execution_id = execution_id
-        self.heygen_conn_id = heygen_conn_id
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.poll_interval = poll_interval
         self.workflow_type = workflow_type
 
     def poke(self, context: Context) -> PokeReturnValue:
@@ -70,18 +50,9 @@ class HeyGenExecutionSensor(HeyGenTaskMixin, BaseSensorOperator):
             return PokeReturnValue(is_done=False)
         return PokeReturnValue(is_done=True, xcom_value=self.finish(raise_for_outcome(execution)))
 
-    def execute(self, context: Context) -> Any:
-        """Poke in the worker, or check once and then defer to the triggerer."""
-        try:
-            if not self.deferrable:
-                return super().execute(context)
-            first = self.poke(context)
-            if first.is_done:
-                return first.xcom_value
-            self.defer_until_done(self.execution_id, self.workflow_type)
-        finally:
-            # In reschedule mode every poke is a new execute(): none may leave a session open.
-            self.close_hook()
+    def defer_to_trigger(self) -> NoReturn:
+        """Wait for the execution in the triggerer."""
+        self.defer_until_done(self.execution_id, self.workflow_type)
 
 
 from airflow_heygen.sensors.jobs import HeyGenJobSensor  # noqa: E402, F401  re-exported
