@@ -105,8 +105,7 @@ class HeyGenExecutionTrigger(BaseTrigger):
     :param execution_id: the execution to wait for.
     :param heygen_conn_id: id of the HeyGen connection.
     :param poll_interval: seconds between polls.
-    :param timeout: seconds to wait from now; ignored when ``deadline`` is given.
-    :param deadline: absolute deadline as a Unix timestamp.
+    :param deadline: absolute deadline as a Unix timestamp; 600 seconds from now when not given.
     :param workflow_type: the workflow type, if known (finds the video URL in the output).
     """
 
@@ -117,7 +116,6 @@ class HeyGenExecutionTrigger(BaseTrigger):
         execution_id: str,
         heygen_conn_id: str = HeyGenAsyncHook.default_conn_name,
         poll_interval: float = 10.0,
-        timeout: float = 600.0,
         deadline: float | None = None,
         workflow_type: str | None = None,
     ) -> None:
@@ -125,7 +123,7 @@ class HeyGenExecutionTrigger(BaseTrigger):
         self.execution_id = execution_id
         self.heygen_conn_id = heygen_conn_id
         self.poll_interval = float(poll_interval)
-        self.deadline = float(deadline) if deadline is not None else time.time() + float(timeout)
+        self.deadline = float(deadline) if deadline is not None else time.time() + 600.0
         self.workflow_type = workflow_type
 
     def serialize(self) -> tuple[str, dict[str, Any]]:

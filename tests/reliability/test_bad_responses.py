@@ -210,7 +210,7 @@ def test_the_trigger_yields_exactly_one_event_whatever_the_answers(
     server: ScriptedServer, answer: Answer
 ) -> None:
     async def events() -> list[dict[str, Any]]:
-        trigger = HeyGenExecutionTrigger("node-gw-any", poll_interval=0.05, timeout=1.0)
+        trigger = HeyGenExecutionTrigger("node-gw-any", poll_interval=0.05, deadline=time.time() + 1.0)
         return [event.payload async for event in trigger.run()]
 
     server.reset([], answer)
@@ -276,7 +276,7 @@ def test_unknown_statuses_keep_the_worker_polling(server: ScriptedServer, polls:
 @given(polls=st.lists(unknown_statuses, min_size=1, max_size=4))
 def test_unknown_statuses_keep_the_trigger_polling(server: ScriptedServer, polls: list[Any]) -> None:
     async def events() -> list[dict[str, Any]]:
-        trigger = HeyGenExecutionTrigger("node-gw-any", poll_interval=0.01, timeout=30)
+        trigger = HeyGenExecutionTrigger("node-gw-any", poll_interval=0.01, deadline=time.time() + 30)
         return [event.payload async for event in trigger.run()]
 
     server.reset(

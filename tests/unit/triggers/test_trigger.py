@@ -25,7 +25,7 @@ def trigger_for(execution_id: str, **kwargs: Any) -> HeyGenExecutionTrigger:
 async def test_completed_execution_yields_one_success_event(heygen_conn: FakeHeyGen) -> None:
     execution_id = heygen_conn.add_execution("AvatarInferenceNode", polls=5)
 
-    (event,) = await run_to_end(trigger_for(execution_id, timeout=10))
+    (event,) = await run_to_end(trigger_for(execution_id, deadline=time.time() + 10))
 
     assert event["status"] == "success"
     assert event["execution"]["video_url"] == heygen_conn.video_url(execution_id)
@@ -77,7 +77,7 @@ async def test_transient_errors_do_not_end_the_wait(heygen_conn: FakeHeyGen) -> 
     )
     started = time.monotonic()
 
-    (event,) = await run_to_end(trigger_for(execution_id, timeout=30))
+    (event,) = await run_to_end(trigger_for(execution_id, deadline=time.time() + 30))
 
     assert event["status"] == "success"
     assert time.monotonic() - started >= 1.0, "Retry-After honoured on the async path too"
@@ -109,7 +109,7 @@ async def test_serialize_round_trip_holds_no_key_even_after_running(heygen_conn:
         heygen_conn.add_execution(),
         "heygen_default",
         poll_interval=5,
-        timeout=100,
+        deadline=time.time() + 100,
         workflow_type="FaceswapNode",
     )
     await run_to_end(trigger)  # the key was resolved inside run(): nothing of it may stick to the trigger

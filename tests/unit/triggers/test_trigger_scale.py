@@ -45,7 +45,9 @@ async def test_one_session_per_loop_closed_when_the_last_user_leaves() -> None:
 async def test_sequential_triggers_reuse_one_tcp_connection(heygen_conn: FakeHeyGen) -> None:
     async with shared_client_session():  # as other triggers would, keeps the pool open in between
         for _ in range(5):
-            (event,) = await run_to_end(trigger_for(heygen_conn.add_execution(polls=2), timeout=10))
+            (event,) = await run_to_end(
+                trigger_for(heygen_conn.add_execution(polls=2), deadline=time.time() + 10)
+            )
             assert event["status"] == "success"
 
     assert heygen_conn.count("GET") == 15
@@ -68,7 +70,9 @@ async def test_concurrent_triggers_share_the_pool_and_release_it(
 
     monkeypatch.setattr(hooks, "shared_client_session", recording)
 
-    results = await asyncio.gather(*(run_to_end(trigger_for(i, 0.02, timeout=30)) for i in ids))
+    results = await asyncio.gather(
+        *(run_to_end(trigger_for(i, 0.02, deadline=time.time() + 30)) for i in ids)
+    )
 
     assert [event["status"] for (event,) in results] == ["success"] * 20
     assert len(clients) == 20
@@ -131,7 +135,7 @@ async def test_learned_first_wait_skips_the_polls_that_would_find_it_running(
     execution_id = heygen_conn.add_execution("FaceswapNode", polls=2)
     started = time.monotonic()
 
-    (event,) = await run_to_end(trigger_for(execution_id, timeout=10))
+    (event,) = await run_to_end(trigger_for(execution_id, deadline=time.time() + 10))
 
     assert event["status"] == "success"
     assert time.monotonic() - started >= 0.6, "second poll no earlier than the learned 0.6 s"
@@ -146,7 +150,9 @@ async def test_without_learning_polls_keep_to_the_interval(
         completion_times().record("FaceswapNode", 5.0)
     started = time.monotonic()
 
-    (event,) = await run_to_end(trigger_for(heygen_conn.add_execution("FaceswapNode", polls=2), timeout=10))
+    (event,) = await run_to_end(
+        trigger_for(heygen_conn.add_execution("FaceswapNode", polls=2), deadline=time.time() + 10)
+    )
 
     assert event["status"] == "success"
     assert time.monotonic() - started < 2.0
@@ -170,10 +176,14 @@ async def test_only_waited_for_completions_are_learned(heygen_conn: FakeHeyGen) 
     await run_to_end(trigger_for(heygen_conn.add_execution("FaceswapNode", polls=0)))
     await run_to_end(trigger_for(heygen_conn.add_execution("FaceswapNode", polls=2, status="failed")))
     for _ in range(triggers.MIN_COMPLETIONS - 1):
-        await run_to_end(trigger_for(heygen_conn.add_execution("FaceswapNode", polls=1), timeout=10))
+        await run_to_end(
+            trigger_for(heygen_conn.add_execution("FaceswapNode", polls=1), deadline=time.time() + 10)
+        )
     assert completion_times().early("FaceswapNode") is None, "completed at once or failed: not learned"
 
-    await run_to_end(trigger_for(heygen_conn.add_execution("FaceswapNode", polls=1), timeout=10))
+    await run_to_end(
+        trigger_for(heygen_conn.add_execution("FaceswapNode", polls=1), deadline=time.time() + 10)
+    )
 
     early = completion_times().early("FaceswapNode")
     assert early is not None
@@ -216,7 +226,7 @@ async def test_a_learned_type_is_first_polled_near_its_expected_end(heygen_conn:
         completion_times().record("FaceswapNode", 0.5)
     execution_id = heygen_conn.add_execution("FaceswapNode", polls=0)
     task = asyncio.ensure_future(
-        run_to_end(trigger_for(execution_id, workflow_type="FaceswapNode", timeout=10))
+        run_to_end(trigger_for(execution_id, workflow_type="FaceswapNode", deadline=time.time() + 10))
     )
     await asyncio.sleep(0.3)
     assert heygen_conn.count("GET") == 0, "no poll before the learned 0.5 s"
