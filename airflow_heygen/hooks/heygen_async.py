@@ -261,6 +261,28 @@ class HeyGenAsyncHook(BaseHook):
             list_data=list_data,
         )
 
+    async def request(
+        self, http: HeyGenAsyncSession, method: str, endpoint: str, *, deadline: float | None = None
+    ) -> Mapping[str, Any]:
+        """
+        Send ``method endpoint`` through an open session and return the answer's ``data``; a 404
+        reads as not found, and 429, 5xx and network errors are retried under the connection's
+        policy, never past ``deadline``: the one way the triggers read (and delete) jobs.
+
+        :param http: a session from :meth:`session`.
+        :param method: the HTTP method, e.g. ``"GET"``.
+        :param endpoint: the path below the API's base URL.
+        :param deadline: Unix time past which retries do not wait (a server's ``Retry-After`` included).
+        :raises HeyGenUnavailableError: when the retries ran out.
+        """
+        return await retry_async(
+            lambda: self._attempt(http, method, endpoint, True),
+            http.settings.retry,
+            what=f"{method} {endpoint}",
+            log=self.log,
+            deadline=deadline,
+        )
+
     async def get_execution(
         self,
         http: HeyGenAsyncSession,
@@ -277,15 +299,8 @@ class HeyGenAsyncHook(BaseHook):
         :param workflow_type: the workflow type if known.
         :param deadline: Unix time past which retries do not wait (a server's ``Retry-After`` included).
         """
-        endpoint = execution_endpoint(execution_id)
         try:
-            data = await retry_async(
-                lambda: self._attempt(http, "GET", endpoint, True),
-                http.settings.retry,
-                what=f"GET {endpoint}",
-                log=self.log,
-                deadline=deadline,
-            )
+            data = await self.request(http, "GET", execution_endpoint(execution_id), deadline=deadline)
         except HeyGenUnavailableError as err:
             raise unavailable_while_reading(execution_id, err) from None
         return Execution.from_data(data, execution_id, workflow_type)

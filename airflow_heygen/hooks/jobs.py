@@ -78,6 +78,23 @@ def job_timeout_message(job_id: str, kind: str, timeout: float) -> str:
     )
 
 
+def unavailable_while_reading_job(
+    row: JobKind, job_id: str, err: HeyGenUnavailableError
+) -> HeyGenUnavailableError:
+    """
+    ``err``, raised while reading a job's status (in a worker or the triggerer), retold with that
+    job and how to resume: HeyGen keeps running it while the network (or HeyGen) is down.
+
+    :param row: the job's kind.
+    :param job_id: its id.
+    :param err: the error that ended the retries.
+    """
+    return HeyGenUnavailableError(
+        f"HeyGen {row.description} {job_id}: {err}. It may still finish: wait for it with "
+        f"HeyGenJobSensor(task_id=..., kind={row.name!r}, job_id={job_id!r})"
+    )
+
+
 def raise_for_job(job: Job) -> Job:
     """Return a completed job; raise :class:`HeyGenExecutionError` for a failed or vanished one."""
     if job.status in (JobStatus.FAILED, JobStatus.NOT_FOUND):
@@ -208,10 +225,7 @@ class HeyGenJobsMixin:
         try:
             data = self._send_v3("GET", row.status_path(job_id), not_found_ok=True, deadline=deadline)
         except HeyGenUnavailableError as err:
-            raise HeyGenUnavailableError(
-                f"HeyGen {row.description} {job_id}: {err}. It may still finish: wait for it with "
-                f"HeyGenJobSensor(task_id=..., kind={row.name!r}, job_id={job_id!r})"
-            ) from None
+            raise unavailable_while_reading_job(row, job_id, err) from None
         return job_from_single(row, data, job_id)
 
     def wait_for_job(

@@ -16,8 +16,8 @@ from typing import Protocol
 
 from airflow_heygen.exceptions import HeyGenUnavailableError
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, HeyGenAsyncSession
+from airflow_heygen.hooks.jobs import unavailable_while_reading_job
 from airflow_heygen.kinds import Job, JobKind, job_from_single, job_kind
-from airflow_heygen.retrying import retry_async
 
 
 async def get_job_async(
@@ -32,27 +32,17 @@ async def get_job_async(
     Read one job's status; a 404 reads as ``not_found``; 429, 5xx and network errors are retried
     under the connection's policy, never past ``deadline``.
 
-    :param hook: the async hook (its retrying attempt).
+    :param hook: the async hook (its retrying :meth:`~HeyGenAsyncHook.request`).
     :param http: a session from ``hook.session()``.
     :param kind: the job's kind.
     :param job_id: its id.
     :param deadline: Unix time past which retries do not wait.
     """
     row = job_kind(kind)
-    endpoint = row.status_path(job_id)
     try:
-        data = await retry_async(
-            lambda: hook._attempt(http, "GET", endpoint, True),
-            http.settings.retry,
-            what=f"GET {endpoint}",
-            log=hook.log,
-            deadline=deadline,
-        )
+        data = await hook.request(http, "GET", row.status_path(job_id), deadline=deadline)
     except HeyGenUnavailableError as err:
-        raise HeyGenUnavailableError(
-            f"HeyGen {row.description} {job_id}: {err}. It may still finish: wait for it with "
-            f"HeyGenJobSensor(task_id=..., kind={row.name!r}, job_id={job_id!r})"
-        ) from None
+        raise unavailable_while_reading_job(row, job_id, err) from None
     return job_from_single(row, data, job_id)
 
 
@@ -68,20 +58,13 @@ async def delete_job_async(
     Delete one job (``DELETE <delete endpoint>``); an unknown id is not an error; 429, 5xx and network
     errors are retried under the connection's policy, never past ``deadline``.
 
-    :param hook: the async hook (its retrying attempt).
+    :param hook: the async hook (its retrying :meth:`~HeyGenAsyncHook.request`).
     :param http: a session from ``hook.session()``.
     :param kind: the job's kind; one with a delete endpoint.
     :param job_id: its id.
     :param deadline: Unix time past which retries do not wait.
     """
-    endpoint = job_kind(kind).delete_path(job_id)
-    await retry_async(
-        lambda: hook._attempt(http, "DELETE", endpoint, True),
-        http.settings.retry,
-        what=f"DELETE {endpoint}",
-        log=hook.log,
-        deadline=deadline,
-    )
+    await hook.request(http, "DELETE", job_kind(kind).delete_path(job_id), deadline=deadline)
 
 
 class JobStatusReader(Protocol):
