@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from airflow_heygen.models import dig
+
 
 class JobStatus(str, Enum):
     """A job's status, normalised over the kinds; HeyGen's own value stays in ``Job.raw_status``."""
@@ -205,15 +207,6 @@ def job_kind(name: str | JobKind) -> JobKind:
         return KINDS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown HeyGen job kind {name!r}; known: {', '.join(KINDS)}") from None
-
-
-def dig(value: Any, path: tuple[str, ...]) -> Any:
-    """``value[path[0]][path[1]]...``, or None where a step is missing."""
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
 
 
 def _text(value: Any) -> str | None:

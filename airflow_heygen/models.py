@@ -54,7 +54,8 @@ VIDEO_URL_PATHS: dict[str, tuple[str, ...]] = {
 FALLBACK_VIDEO_URL_PATHS: tuple[tuple[str, ...], ...] = (("video_url",), ("video", "video_url"))
 
 
-def _dig(value: Any, path: tuple[str, ...]) -> Any:
+def dig(value: Any, path: tuple[str, ...]) -> Any:
+    """``value[path[0]][path[1]]...``, or None where a step is missing (HeyGen's answers nest freely)."""
     for key in path:
         if not isinstance(value, Mapping):
             return None
@@ -72,7 +73,7 @@ def find_video_url(output: Mapping[str, Any], workflow_type: str | None) -> str 
     known = VIDEO_URL_PATHS.get(workflow_type or "")
     paths = (known, *FALLBACK_VIDEO_URL_PATHS) if known else FALLBACK_VIDEO_URL_PATHS
     for path in paths:
-        url = _dig(output, path)
+        url = dig(output, path)
         if isinstance(url, str) and url:
             return url
     return None

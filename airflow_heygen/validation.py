@@ -64,6 +64,23 @@ def require_positive_number(field: str, value: object) -> float:
     return float(value)
 
 
+def require_json(field: str, value: object) -> str:
+    """
+    ``value`` as JSON, which is what HeyGen receives; raise naming ``field`` if it is not
+    JSON-serialisable (NaN included) or larger than ``MAX_INPUT_BYTES``.
+
+    :param field: the argument's name, for the error.
+    :param value: a request's body or input.
+    """
+    try:
+        encoded = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise HeyGenInputError(field, f"must be JSON-serialisable: {err}") from None
+    if len(encoded) > MAX_INPUT_BYTES:
+        raise HeyGenInputError(field, f"is {len(encoded)} bytes as JSON; at most {MAX_INPUT_BYTES} allowed")
+    return encoded
+
+
 def _check_urls_in(prefix: str, value: object) -> None:
     """Every string under a key ending in ``_url`` must be an absolute http(s) URL."""
     if isinstance(value, Mapping):
@@ -111,12 +128,7 @@ def validate_workflow(workflow_type: object, workflow_input: object) -> tuple[st
     name = require_text("workflow_type", workflow_type)
     if not isinstance(workflow_input, Mapping):
         raise HeyGenInputError("input", f"must be a dict, got {type(workflow_input).__name__}")
-    try:
-        encoded = json.dumps(workflow_input, allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise HeyGenInputError("input", f"must be JSON-serialisable: {err}") from None
-    if len(encoded) > MAX_INPUT_BYTES:
-        raise HeyGenInputError("input", f"is {len(encoded)} bytes as JSON; at most {MAX_INPUT_BYTES} allowed")
+    require_json("input", workflow_input)
     if name == WorkflowType.FACESWAP.value:
         _require_keys(workflow_input, "source_image_url", "target_video_url")
     elif name == WorkflowType.AVATAR_INFERENCE.value:

@@ -11,13 +11,12 @@ says in prose (exactly one audio source, ``voice_id`` with ``script`` for image 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from airflow_heygen.exceptions import HeyGenInputError
-from airflow_heygen.validation import MAX_INPUT_BYTES, require_http_url, require_text
+from airflow_heygen.validation import require_http_url, require_json, require_text
 
 VIDEO_TYPES = ("avatar", "image", "cinematic_avatar", "studio")
 AUDIO_SOURCES = ("script", "audio_url", "audio_asset_id")
@@ -81,12 +80,7 @@ def _common(body: object, enums: Mapping[str, tuple[str, ...]]) -> Mapping[str, 
     """The checks every body gets: an object, JSON, not huge; enums, numbers and URLs."""
     # A field set to None is a field not given (templated arguments render missing values so).
     checked = {key: value for key, value in _object("body", body).items() if value is not None}
-    try:
-        encoded = json.dumps(checked, allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise HeyGenInputError("body", f"must be JSON-serialisable: {err}") from None
-    if len(encoded) > MAX_INPUT_BYTES:
-        raise HeyGenInputError("body", f"is {len(encoded)} bytes as JSON; at most {MAX_INPUT_BYTES} allowed")
+    require_json("body", checked)
     for name, allowed in enums.items():
         _enum(name, checked.get(name), allowed)
     for name in NUMBERS:
