@@ -21,15 +21,9 @@ from airflow_heygen.triggers.events import (
     EVENT_NOT_FOUND,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
+    event_of_end,
     scrubbed,
 )
-
-_EVENT_OF_STATUS = {
-    ExecutionStatus.COMPLETED: EVENT_SUCCESS,
-    ExecutionStatus.FAILED: EVENT_FAILED,
-    ExecutionStatus.NOT_FOUND: EVENT_NOT_FOUND,
-}
-
 
 # The learned first wait: how many recent completions of a workflow type a triggerer remembers, how
 # many it needs before it skips polls, and which quantile of their durations the skip reaches.
@@ -174,7 +168,7 @@ class HeyGenExecutionTrigger(BaseTrigger):
                             if execution.status is ExecutionStatus.FAILED
                             else f"execution {execution.status.value}"
                         )
-                        yield self._event(_EVENT_OF_STATUS[execution.status], message, execution.to_result())
+                        yield self._event(event_of_end(execution.status), message, execution.to_result())
                         return
                     if self.deadline - time.time() <= 0:
                         message = f"HeyGen execution {self.execution_id} still running at the deadline"

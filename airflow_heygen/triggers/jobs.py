@@ -18,21 +18,14 @@ from airflow_heygen.hooks.jobs_async import JobStatusReader, delete_job_async, s
 from airflow_heygen.kinds import Job, JobStatus, job_kind
 from airflow_heygen.triggers.events import (
     EVENT_ERROR,
-    EVENT_FAILED,
-    EVENT_NOT_FOUND,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
+    event_of_end,
     scrubbed,
 )
 
 # How long on_kill's deletes may retry: within the triggerer's default on_kill_timeout (30 s).
 DELETE_SECONDS = 20.0
-
-_EVENT_OF_STATUS = {
-    JobStatus.COMPLETED: EVENT_SUCCESS,
-    JobStatus.FAILED: EVENT_FAILED,
-    JobStatus.NOT_FOUND: EVENT_NOT_FOUND,
-}
 
 
 class HeyGenJobTrigger(BaseTrigger):
@@ -145,7 +138,7 @@ class HeyGenJobTrigger(BaseTrigger):
                             if job.status is JobStatus.COMPLETED
                             else job_failed_message(job)
                         )
-                        yield self._event(_EVENT_OF_STATUS[job.status], message, job)
+                        yield self._event(event_of_end(job.status), message, job)
                         return
                     if self.deadline - time.time() <= 0:
                         message = f"HeyGen {self.kind} {self.job_id} still running at the deadline"
