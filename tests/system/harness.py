@@ -116,6 +116,20 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
 
 
+def trigger_kwargs(text: str) -> dict[str, Any]:
+    """
+    A trigger row's decrypted kwargs (see :meth:`AirflowServices.triggers`) as the trigger gets them:
+    Airflow stores them serialized, each value (and the whole) wrapped as ``{"__var": ..., "__type": ...}``.
+
+    :param text: the row's ``kwargs``.
+    """
+    decoded = json.loads(text)
+    inner = decoded.get("__var", decoded) if isinstance(decoded, dict) else {}
+    return {
+        key: value.get("__var", value) if isinstance(value, dict) else value for key, value in inner.items()
+    }
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:
@@ -803,7 +817,9 @@ class AirflowServices:
         }
         return [entry["event"] for entry in self.api("GET", "/api/v2/eventLogs", params=params)["event_logs"]]
 
-    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+    def xcom(
+        self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1
+    ) -> Any:
         """
         The value of one XCom of a task instance, from the REST API.
 
@@ -811,9 +827,10 @@ class AirflowServices:
         :param run_id: the run's id.
         :param task_id: the task's id.
         :param key: the XCom key.
+        :param map_index: the mapped task instance's index (-1: not mapped).
         """
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
-        return self.api("GET", path, params={"deserialize": "true"})["value"]
+        return self.api("GET", path, params={"deserialize": "true", "map_index": map_index})["value"]
 
     def hook_meta(self) -> dict[str, dict[str, Any]]:
         """Connection types and their form fields, as the connection form reads them, by type."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import json
 import os
 import random
@@ -27,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from tests.dags.heygen_topology_dags import BATCH_SIZE, BUCKET, CHAIN_LENGTH, DEFERRED_SIZE, HEYGEN_POOL
@@ -37,6 +39,7 @@ pytestmark = [pytest.mark.services, pytest.mark.topology, pytest.mark.timeout(15
 
 PIPELINE = "heygen_avatar_faceswap_publish"
 MANIFEST = "heygen_video_manifest"
+V3_CHAIN = "heygen_v3_personalized"
 PIPELINE_RUNS = 4
 HEYGEN_TASK_STATES = ("running", "deferred", "queued", "scheduled", "up_for_reschedule")
 LARGE_VIDEO_BYTES = 200 * 1024 * 1024
@@ -57,7 +60,13 @@ def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             pytest.fail(str(missing))
         pytest.skip(str(missing))
     try:
-        for dag_id in (PIPELINE, MANIFEST, "heygen_topology_batch", "heygen_topology_publish_large"):
+        for dag_id in (
+            PIPELINE,
+            MANIFEST,
+            V3_CHAIN,
+            "heygen_topology_batch",
+            "heygen_topology_publish_large",
+        ):
             topology.services.wait_for_dag(dag_id, timeout=180)
         yield topology
     finally:
@@ -116,14 +125,23 @@ def wait_until(what: str, check: Any, timeout: float, interval: float = 0.5) -> 
         time.sleep(interval)
 
 
+def grown(before: dict[str, int], now: dict[str, int]) -> dict[str, int]:
+    """The counters of ``now`` that grew since ``before``, by how much."""
+    return {key: now[key] - before.get(key, 0) for key in now if now[key] != before.get(key, 0)}
+
+
 def submissions_since(topo: Topology, before: dict[str, int]) -> dict[str, int]:
     """Accepted submissions since ``before`` (a :meth:`Topology.submissions`), by workflow type."""
-    now = topo.submissions()
-    return {
-        kind: now.get(kind, 0) - before.get(kind, 0)
-        for kind in now
-        if now.get(kind, 0) != before.get(kind, 0)
-    }
+    return grown(before, topo.submissions())
+
+
+def ensure_heygen_pool(topo: Topology, slots: int = 10) -> None:
+    """The ``heygen`` pool with ``slots`` slots, deferred tasks counted; created or updated."""
+    pool = {"name": HEYGEN_POOL, "slots": slots, "include_deferred": True, "description": "HeyGen jobs"}
+    try:
+        topo.services.api("POST", "/api/v2/pools", json_body=pool)
+    except Exception:  # it exists: set its slots
+        topo.services.api("PATCH", f"/api/v2/pools/{HEYGEN_POOL}", json_body=pool)
 
 
 # -- 1. the example pipeline -------------------------------------------------------------------------------
@@ -272,6 +290,51 @@ def test_a_publish_killed_after_landing_is_recognised_by_its_retry(topo: Topolog
     assert temporaries(topo) == []
     puts = [line for line in topo.s3.requests() if '"PUT /' in line and key.rsplit("/", 1)[-1] in line]
     SHARED["counts"]["publish_killed"] = {"tries": 2, "puts_of_the_key": len(puts)}
+
+
+def test_the_v3_chain_uploads_a_private_s3_photo_and_publishes_every_language_to_s3(topo: Topology) -> None:
+    # The v3 example DAG: a customer photo in a private bucket -> asset -> v3 avatar video -> face swap
+    # (workflows API) -> translations -> publish to s3://, on the CeleryExecutor and both triggerers.
+    services = topo.services
+    ensure_heygen_pool(topo)
+    photo = (Path(topo.emulator.data_dir) / "samples" / "face.jpg").read_bytes()
+    topo.s3.client().put_object(Bucket=BUCKET, Key="private/faces/ada.jpg", Body=photo)
+    customers = [
+        {"name": "ada", "photo": f"s3://aws_default@{BUCKET}/private/faces/ada.jpg", "script": "Hello Ada."},
+        {
+            "name": "grace",
+            "photo": topo.emulator.sample_url("face2.jpg"),
+            "audio_url": topo.emulator.sample_url("speech.wav"),
+        },
+    ]
+    jobs_before = topo.jobs_created()
+    run_id = topo.trigger(V3_CHAIN, {"customers": customers, "languages": ["es", "fr"]})
+    observation = topo.wait(V3_CHAIN, run_id, timeout=600)
+
+    assert observation.run["state"] == "success", services.log_tails()
+    tis = all_task_instances(topo, V3_CHAIN, run_id)
+    assert {(ti["state"], ti["try_number"]) for ti in tis} == {("success", 1)}, "every task on its first try"
+    jobs = grown(jobs_before, topo.jobs_created())
+    assert jobs == {"asset": 2, "video": 2, "workflow_execution": 2, "video_translation": 4}, "one job each"
+
+    # The private photo reached HeyGen only as an asset upload, byte for byte.
+    asset = services.xcom(V3_CHAIN, run_id, "upload_photo", map_index=0)
+    with urllib.request.urlopen(asset["url"], timeout=30) as response:
+        assert response.read() == photo
+    published = [services.xcom(V3_CHAIN, run_id, "publish", map_index=n) for n in range(4)]
+    safe_run = re.sub(r"[^A-Za-z0-9_.-]+", "-", run_id)
+    assert sorted(result["uri"] for result in published) == [
+        f"s3://{BUCKET}/v3_personalized/{safe_run}/{name}.{language}.mp4"
+        for name in ("ada", "grace")
+        for language in ("es", "fr")
+    ]
+    for result in published:
+        data = s3_object(topo, result["uri"])
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (result["bytes"], result["sha256"])
+    with av.open(io.BytesIO(s3_object(topo, published[0]["uri"]))) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 0, "the published video decodes"
+    assert temporaries(topo, "v3_personalized/") == []
+    SHARED["counts"]["v3_chain"] = {"tasks": len(tis), "jobs": jobs, "published": len(published)}
 
 
 class LargeVideo:
@@ -521,11 +584,7 @@ def test_a_killed_scheduler_leaves_the_other_scheduling_and_the_run_succeeds(top
 
 def test_the_heygen_pool_bounds_a_batch_of_100_jobs_in_flight(topo: Topology) -> None:
     services, dag_id = topo.services, "heygen_topology_batch"
-    services.api(
-        "POST",
-        "/api/v2/pools",
-        json_body={"name": HEYGEN_POOL, "slots": 10, "include_deferred": True, "description": "HeyGen jobs"},
-    )
+    ensure_heygen_pool(topo)
     before = topo.submissions()
     baseline = topo.in_flight()
     samples: list[int] = []

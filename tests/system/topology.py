@@ -36,6 +36,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 DAG_FILES = (
     PROJECT / "dags" / "heygen_avatar_faceswap_publish.py",
     PROJECT / "dags" / "heygen_video_manifest.py",
+    PROJECT / "dags" / "heygen_v3_personalized.py",
     PROJECT / "tests" / "dags" / "heygen_topology_dags.py",
 )
 API_KEY = f"hg-topology-{secrets.token_hex(16)}"
@@ -148,6 +149,10 @@ class Topology:
     def submissions(self) -> dict[str, int]:
         """The emulator's accepted submissions so far, by workflow type."""
         return dict(self.emulator.stats()["submissions"])
+
+    def jobs_created(self) -> dict[str, int]:
+        """The emulator's jobs created so far, by kind (``video``, ``asset``, ``workflow_execution``, ...)."""
+        return dict(self.emulator.stats()["jobs_created"])
 
     def in_flight(self) -> int:
         """The emulator's executions neither completed nor failed, now."""

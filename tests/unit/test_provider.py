@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from airflow_heygen.get_provider_info import get_provider_info
 from airflow_heygen.hooks.heygen import HeyGenHook
 
@@ -25,6 +27,7 @@ def airflow_cli(*args: str) -> list[dict[str, str]]:
     return json.loads("\n".join(result.stdout.splitlines()[start:]))
 
 
+@pytest.mark.integration
 def test_airflow_lists_the_provider_its_hook_and_link() -> None:
     providers = {p["package_name"]: p for p in airflow_cli("providers", "list")}
     assert providers["airflow-heygen"]["version"] == get_provider_info()["versions"][0]
