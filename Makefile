@@ -45,7 +45,7 @@ PARALLEL := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile 
 
 test: lint
 	@echo "==> pytest"
-	@$(BIN)/python -m pytest -q -p no:cacheprovider $(PARALLEL)
+	@$(BIN)/python -m pytest -q -p no:cacheprovider --durations=15 $(PARALLEL)
 
 test-fast: $(STAMP)
 	@$(BIN)/python -m pytest -q -p no:cacheprovider $(FAST)

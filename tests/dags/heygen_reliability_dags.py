@@ -18,6 +18,7 @@ from airflow.sdk import DAG, Param
 
 from airflow_heygen.hooks.heygen import HeyGenHook
 from airflow_heygen.operators.heygen import FaceswapOperator, HeyGenPublishVideoOperator
+from airflow_heygen.operators.v3 import HeyGenLipsyncOperator, HeyGenVideoOperator
 from airflow_heygen.sensors.heygen import HeyGenExecutionSensor
 
 START = datetime(2026, 1, 1)
@@ -27,6 +28,9 @@ STORM_SIZE = 50
 TRIGGERER_KILL_SIZE = 10
 # How long the first try of HoldsBeforeDeferring waits, after submitting, for the test to kill it.
 HOLD_SECONDS = 90.0
+AVATAR_ID = "Angela-inblackskirt-20220820"
+# The v3 tasks whose first try is killed while its create is in flight, by kind and mode.
+V3_KILL_TASKS = ("video_sync", "video_deferred", "lipsync_sync", "lipsync_deferred")
 
 
 def faces(scenario: str) -> str:
@@ -264,3 +268,43 @@ with DAG("heygen_reliability_env_key", schedule=None, start_date=START) as env_k
         poll_interval=0.5,
         timeout=600,
     )
+
+
+# A v3 create in flight when its task process is killed (kill -9): every try sends the same Idempotency-Key.
+with DAG("heygen_reliability_v3_worker_kill", schedule=None, start_date=START) as v3_worker_kill:
+    for mode, deferrable in (("sync", False), ("deferred", True)):
+        v3_common: dict[str, Any] = {
+            "heygen_conn_id": "heygen_services",
+            "deferrable": deferrable,
+            "poll_interval": 0.5 if not deferrable else 1,
+            "timeout": 600,
+            "retries": 1,
+            "retry_delay": timedelta(seconds=1),
+        }
+        HeyGenVideoOperator(
+            task_id=f"video_{mode}",
+            avatar_id=AVATAR_ID,
+            audio_url=f"{faces('v3-kill')}video-{mode}.wav",
+            **v3_common,
+        )
+        HeyGenLipsyncOperator(
+            task_id=f"lipsync_{mode}",
+            video_url=TARGET_VIDEO,
+            audio_url=f"{faces('v3-kill')}lipsync-{mode}.wav",
+            **v3_common,
+        )
+
+
+# Two deferred v3 videos that a user marks failed: only the one with delete_on_kill is deleted.
+with DAG("heygen_reliability_v3_delete_on_kill", schedule=None, start_date=START) as v3_delete_on_kill:
+    for name, delete in (("deleted", True), ("kept", False)):
+        HeyGenVideoOperator(
+            task_id=f"video_{name}",
+            heygen_conn_id="heygen_services",
+            avatar_id=AVATAR_ID,
+            audio_url=f"{faces('v3-delete-on-kill')}{name}.wav",
+            deferrable=True,
+            delete_on_kill=delete,
+            poll_interval=1,
+            timeout=600,
+        )

@@ -14,7 +14,7 @@ import pytest
 
 from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = {
     "heygen_faceswap",
     "heygen_avatar_faceswap_publish",

@@ -7,6 +7,11 @@ LocalExecutor, DAG processor and triggerer as separate processes), against a stu
   through ``task_state_store``: one submission per task, and the run succeeds;
 * the triggerer is killed with SIGKILL while ten tasks are deferred, then started again: the new triggerer
   picks their triggers up and every task completes, with no resubmission and no failed try;
+* v3 videos and lip-syncs (sync and deferrable, ``retries=1``) are killed with SIGKILL while their create is
+  in flight (after the ``Idempotency-Key`` was saved, before the id): each retry sends the same key again,
+  and the emulator counts one job per task and the replays;
+* two deferred v3 videos are marked failed through the REST API: the triggerer's ``on_kill`` deletes the
+  one with ``delete_on_kill=True`` at HeyGen and leaves the other running;
 * afterwards, neither the connection's key nor the one from ``HEYGEN_API_KEY`` is anywhere in the metadata
   database, the log files, the REST API's task logs or what the client sent; a task that logs the
   ``HEYGEN_API_KEY`` key shows ``***``.
@@ -30,7 +35,7 @@ from typing import Any
 import pytest
 
 from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
-from tests.dags.heygen_reliability_dags import TRIGGERER_KILL_SIZE, faces
+from tests.dags.heygen_reliability_dags import TRIGGERER_KILL_SIZE, V3_KILL_TASKS, faces
 from tests.reliability.support import (
     ReliabilityReport,
     RequestLog,
@@ -42,7 +47,7 @@ from tests.reliability.support import (
     video_bytes_lost,
     wait_until,
 )
-from tests.system.harness import AirflowServices, RunObservation
+from tests.system.harness import AirflowServices, RunObservation, trigger_kwargs
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
 
@@ -52,6 +57,11 @@ ENV_KEY = f"hg-env-{secrets.token_hex(16)}"
 WORKER_KILL_DAG = "heygen_reliability_worker_kill"
 TRIGGERER_KILL_DAG = "heygen_reliability_triggerer_kill"
 ENV_KEY_DAG = "heygen_reliability_env_key"
+V3_KILL_DAG = "heygen_reliability_v3_worker_kill"
+V3_DELETE_DAG = "heygen_reliability_v3_delete_on_kill"
+# Each v3 create waits this long at the emulator: the window in which its task process is killed. Shorter
+# than what the retry's 409 request_in_progress retries can wait out (5 retries, 1 s or more apart).
+V3_CREATE_DELAY = 6
 # Renders outlast a kill, a retry delay and a new task process. Airflow 3.3.2 also fails a deferred task
 # whose trigger fires before its worker was reaped (apache/airflow#66374): never complete within seconds.
 WORKER_KILL_RENDER_SECONDS = 20
@@ -114,9 +124,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
         }
         with AirflowServices(tmp / "airflow", DAGS_FOLDER, env=env) as services:
-            for dag_id in (WORKER_KILL_DAG, TRIGGERER_KILL_DAG, ENV_KEY_DAG):
+            for dag_id in (WORKER_KILL_DAG, TRIGGERER_KILL_DAG, ENV_KEY_DAG, V3_KILL_DAG, V3_DELETE_DAG):
                 services.wait_for_dag(dag_id)
             yield Stack(services, emulator, env_emulator)
+
+
+def saved_record(stack: Stack, dag_id: str, task_id: str) -> dict[str, Any] | None:
+    """
+    The record a task saved in ``task_state_store`` (in-flight marker or id), read from the metadata database.
+
+    :param stack: the services.
+    :param dag_id: the DAG.
+    :param task_id: the task.
+    """
+    query = "SELECT value FROM task_state_store WHERE dag_id = ? AND run_id = ? AND task_id = ? AND key = ?"
+    with stack.services.database() as db:
+        row = db.execute(query, (dag_id, stack.runs[dag_id], task_id, "heygen_execution")).fetchone()
+    return dict(json.loads(row[0])) if row else None
 
 
 def saved_execution(stack: Stack, dag_id: str, task_id: str) -> str | None:
@@ -127,10 +151,8 @@ def saved_execution(stack: Stack, dag_id: str, task_id: str) -> str | None:
     :param dag_id: the DAG.
     :param task_id: the task.
     """
-    query = "SELECT value FROM task_state_store WHERE dag_id = ? AND run_id = ? AND task_id = ? AND key = ?"
-    with stack.services.database() as db:
-        row = db.execute(query, (dag_id, stack.runs[dag_id], task_id, "heygen_execution")).fetchone()
-    return json.loads(row[0])["execution_id"] if row else None
+    record = saved_record(stack, dag_id, task_id)
+    return record.get("execution_id") if record else None
 
 
 def task_process(stack: Stack, dag_id: str, task_id: str) -> int | None:
@@ -368,6 +390,198 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
     assert killed["new_triggerer_ids"] - killed["triggerer_ids"], "a new triggerer job adopted the triggers"
     assert len({result["execution_id"] for result in results}) == TRIGGERER_KILL_SIZE
     assert lost == 0
+
+
+def grown(before: dict[str, Any], after: dict[str, Any], group: str) -> dict[str, int]:
+    """
+    How much each kind of one group of the emulator's stats grew, the kinds that did.
+
+    :param before: the stats before.
+    :param after: the stats after.
+    :param group: e.g. ``jobs_created``.
+    """
+    grew = {kind: after[group][kind] - before[group].get(kind, 0) for kind in after[group]}
+    return {kind: count for kind, count in grew.items() if count}
+
+
+def test_v3_creates_killed_in_flight_retry_with_their_key_into_one_job_each(stack: Stack) -> None:
+    """
+    Each task process is killed (SIGKILL) while its create waits at the emulator: the in-flight marker with
+    the ``Idempotency-Key`` is saved, the id is not. The retry sends the same key; the emulator answers 409
+    ``request_in_progress`` while the first create is still processed, then replays its answer.
+    """
+    services, emulator = stack.services, stack.emulator
+    emulator.set_faults(latency=WORKER_KILL_RENDER_SECONDS, create_delay=V3_CREATE_DELAY)
+    before = emulator.stats()
+    run_id = stack.runs[V3_KILL_DAG] = services.trigger(V3_KILL_DAG)
+    killed: dict[str, dict[str, Any]] = {}
+    marked: dict[str, float] = {}
+
+    def kill_each_create_in_flight() -> bool:
+        for task in V3_KILL_TASKS:
+            record = saved_record(stack, V3_KILL_DAG, task)
+            if task in killed or record is None:
+                continue
+            assert "execution_id" not in record, f"{task} saved its id before it could be killed"
+            # The create leaves right after its marker is saved; half a second later it surely waits
+            # at the emulator, which holds it for V3_CREATE_DELAY seconds.
+            if time.monotonic() - marked.setdefault(task, time.monotonic()) < 0.5:
+                continue
+            pid = task_process(stack, V3_KILL_DAG, task)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+                killed[task] = {**record, "pid": pid}
+        return len(killed) == len(V3_KILL_TASKS)
+
+    try:
+        wait_until("every v3 create to be in flight and killed", kill_each_create_in_flight, 120, 0.1)
+        emulator.set_faults(create_delay=0)
+        run = services.wait_for_run(V3_KILL_DAG, run_id, timeout=300)
+    except Exception as err:
+        raise AssertionError(f"{err}{services.log_tails()}") from err
+    finally:
+        emulator.set_faults(create_delay=0)
+    after = emulator.stats()
+    tis = {ti["task_id"]: ti for ti in run.task_instances}
+
+    assert run.run["state"] == "success", services.log_tails()
+    assert {task: (ti["state"], ti["try_number"]) for task, ti in tis.items()} == dict.fromkeys(
+        V3_KILL_TASKS, ("success", 2)
+    )
+    # The emulator is the judge: one job per task instance, and each retry's create was a replay.
+    assert grown(before, after, "jobs_created") == {"video": 2, "lipsync": 2}
+    assert grown(before, after, "idempotent_replays") == {"video": 2, "lipsync": 2}
+    assert after["faults"]["slow_create"] - before["faults"]["slow_create"] == len(V3_KILL_TASKS)
+    in_progress = grown(before, after, "request_in_progress")
+    assert set(in_progress) <= {"video", "lipsync"}, in_progress
+    for task in V3_KILL_TASKS:
+        result = services.xcom(V3_KILL_DAG, run_id, task)
+        assert result["status"] == "completed" and result["video_url"], (task, result)
+        first, second = services.tries(V3_KILL_DAG, run_id, task)
+        assert first["state"] != "success" and second["state"] == "success", task
+        retry_log = services.task_log(V3_KILL_DAG, run_id, task, 2)
+        key = killed[task]["idempotency_key"]
+        assert "An earlier try's create got no answer: sending it again with the same key" in retry_log
+        assert f"Idempotency-Key {key}" in retry_log, "the retry sent the first try's key"
+        assert f"Idempotency-Key {key}" in services.task_log(V3_KILL_DAG, run_id, task, 1)
+    for task in ("video_deferred", "lipsync_deferred"):
+        assert "deferred" in services.task_events(V3_KILL_DAG, run_id, task), task
+
+
+def test_marking_deferred_v3_videos_failed_deletes_only_the_delete_on_kill_one(stack: Stack) -> None:
+    """
+    A user marks two deferred v3 videos failed (REST API): the triggerer cancels both triggers and calls
+    their ``on_kill``; the one with ``delete_on_kill=True`` deletes its video at HeyGen, the other's keeps
+    rendering. The emulator's state is the judge: the deleted video reads 404, the kept one is still there.
+    """
+    services, emulator = stack.services, stack.emulator
+    # Longer than the test: both videos still render when their tasks are marked failed.
+    emulator.set_faults(latency=600)
+    before = emulator.stats()
+    run_id = stack.runs[V3_DELETE_DAG] = services.trigger(V3_DELETE_DAG)
+    tasks = ("video_deleted", "video_kept")
+    deferred_at = time.time()
+
+    def waited_in_the_triggerer(observation: RunObservation) -> bool:
+        if observation.count("deferred") < len(tasks):
+            return False
+        stack.triggers.update({row["kwargs"]: row for row in services.triggers()})
+        ids = [services.xcom(V3_DELETE_DAG, run_id, task, "job_id") for task in tasks]
+        # The triggerer runs both triggers once it has read both videos' statuses.
+        reads = [entry.path for entry in stack.request_log.entries(deferred_at) if entry.method == "GET"]
+        return all(any(job_id in path for path in reads) for job_id in ids)
+
+    try:
+        wait_until(
+            "both videos to wait in the triggerer",
+            lambda: waited_in_the_triggerer(observation_of(stack, V3_DELETE_DAG)),
+            120,
+            0.5,
+        )
+        ids = {task: services.xcom(V3_DELETE_DAG, run_id, task, "job_id") for task in tasks}
+        kwargs = {task: trigger_kwargs_of(stack, ids[task]) for task in tasks}
+        for task in tasks:
+            path = f"/api/v2/dags/{V3_DELETE_DAG}/dagRuns/{run_id}/taskInstances/{task}"
+            services.api("PATCH", path, json_body={"new_state": "failed"})
+        wait_until(
+            "the delete_on_kill video to be deleted",
+            lambda: not video_exists(emulator, ids["video_deleted"]),
+            60,
+        )
+        run = services.wait_for_run(V3_DELETE_DAG, run_id, timeout=60)
+        # The kept video's trigger is cancelled by the same user action; its on_kill says it deletes nothing.
+        wait_until(
+            "the kept video's on_kill", lambda: "(delete_on_kill=False)" in trigger_logs(stack, run_id), 60
+        )
+    except Exception as err:
+        raise AssertionError(f"{err}{services.log_tails()}") from err
+    finally:
+        emulator.set_faults(latency=WORKER_KILL_RENDER_SECONDS)
+    deletes = {
+        endpoint: codes
+        for endpoint, codes in emulator.stats()["requests"].items()
+        if endpoint.startswith("DELETE ")
+    }
+    before_deletes = {e: c for e, c in before["requests"].items() if e.startswith("DELETE ")}
+
+    assert run.run["state"] == "failed"
+    assert {ti["task_id"]: ti["state"] for ti in run.task_instances} == dict.fromkeys(tasks, "failed")
+    assert kwargs["video_deleted"]["delete_on_kill"] is True
+    assert set(kwargs["video_kept"]) == {"kind", "job_id", "heygen_conn_id", "poll_interval", "deadline"}
+    assert not video_exists(emulator, ids["video_deleted"])
+    assert video_exists(emulator, ids["video_kept"]), "without delete_on_kill the video keeps rendering"
+    assert deletes == {"DELETE /v3/videos/{video_id}": {"200": 1}} and before_deletes == {}, deletes
+    logs = trigger_logs(stack, run_id)
+    assert "Trigger cancelled by user action, invoking on_kill" in logs
+    assert f"Deleted HeyGen video {ids['video_deleted']} (delete_on_kill)" in logs
+    assert f"{ids['video_kept']}; it keeps running there (delete_on_kill=False)" in logs
+
+
+def observation_of(stack: Stack, dag_id: str) -> RunObservation:
+    """
+    The run's task instances now, as :meth:`AirflowServices.wait_for_run` would see them.
+
+    :param stack: the services.
+    :param dag_id: the DAG.
+    """
+    observation = RunObservation(run={})
+    observation.task_instances = stack.services.task_instances(dag_id, stack.runs[dag_id])
+    return observation
+
+
+def trigger_kwargs_of(stack: Stack, job_id: str) -> dict[str, Any]:
+    """
+    The kwargs of the trigger waiting for a job, as the triggerer rebuilds the trigger from them.
+
+    :param stack: the services.
+    :param job_id: the job.
+    """
+    (kwargs,) = [kwargs for kwargs in stack.triggers if job_id in kwargs]
+    return trigger_kwargs(kwargs)
+
+
+def video_exists(emulator: EmulatorHandle, video_id: str) -> bool:
+    """
+    Whether HeyGen (the emulator) still has a v3 video: ``GET /v3/videos/{id}`` answers 200, not 404.
+
+    :param emulator: the emulator.
+    :param video_id: the video.
+    """
+    status, _ = emulator.v3("GET", f"/v3/videos/{video_id}")
+    assert status in (200, 404), status
+    return status == 200
+
+
+def trigger_logs(stack: Stack, run_id: str) -> str:
+    """
+    What the triggerer logged for a run of :data:`V3_DELETE_DAG`: its tasks' trigger logs and its own log.
+
+    :param stack: the services.
+    :param run_id: the run.
+    """
+    folder = stack.services.logs_folder / f"dag_id={V3_DELETE_DAG}" / f"run_id={run_id}"
+    paths = [*sorted(folder.rglob("*.log.trigger.*.log")), stack.services.home / "triggerer.log"]
+    return "\n".join(path.read_text(errors="replace") for path in paths if path.exists())
 
 
 def console_lines_with(stack: Stack, key: str) -> list[str]:

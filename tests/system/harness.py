@@ -799,7 +799,7 @@ class AirflowServices:
             json.dumps(entry, sort_keys=True) if isinstance(entry, dict) else str(entry) for entry in content
         )
 
-    def task_events(self, dag_id: str, run_id: str, task_id: str) -> list[str]:
+    def task_events(self, dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> list[str]:
         """
         The audit log's events of a task instance, oldest first: every state it entered (``running``,
         ``deferred``, ``success``, ...), as the task runners and the API server recorded them.
@@ -807,14 +807,17 @@ class AirflowServices:
         :param dag_id: the DAG's id.
         :param run_id: the run's id.
         :param task_id: the task's id.
+        :param map_index: one mapped task instance's index (None: every instance of the task).
         """
-        params = {
+        params: dict[str, Any] = {
             "dag_id": dag_id,
             "run_id": run_id,
             "task_id": task_id,
             "order_by": "event_log_id",
             "limit": 100,
         }
+        if map_index is not None:
+            params["map_index"] = map_index
         return [entry["event"] for entry in self.api("GET", "/api/v2/eventLogs", params=params)["event_logs"]]
 
     def xcom(

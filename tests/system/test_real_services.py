@@ -3,7 +3,10 @@ The example pipeline under real Airflow services: API server, scheduler (LocalEx
 and triggerer as separate processes, against the emulator rendering for real, driven through the REST API.
 
 One run of ``heygen_avatar_faceswap_publish`` (avatar video -> face swap -> publish) is shared by the
-module's tests; each asserts one thing that a user of the provider relies on in production.
+module's tests; each asserts one thing that a user of the provider relies on in production. A run of the
+v3 example ``heygen_v3_personalized`` (asset upload -> v3 avatar video -> face swap -> translations ->
+publish, mapped over two customers) goes on at the same time in the same services, against an emulator
+of its own whose counters judge it.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from urllib.parse import urlparse
 import av
 import pytest
 
+from tests.system.harness import trigger_kwargs
 from tests.system.pipeline import (
     API_KEY,
     DAG_ID,
     HEYGEN_TASKS,
     MANIFEST_DAG_ID,
     PUBLISH_TASK,
+    V3_DAG_ID,
     PipelineRun,
+    V3Run,
     run_pipeline,
 )
 
@@ -36,8 +42,15 @@ pytestmark = [pytest.mark.services, pytest.mark.timeout(480)]
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineRun]:
     """One finished run of the pipeline, shared by the module's tests."""
-    with run_pipeline(tmp_path_factory.mktemp("services")) as run:
+    with run_pipeline(tmp_path_factory.mktemp("services"), with_v3=True) as run:
         yield run
+
+
+@pytest.fixture
+def v3(pipeline: PipelineRun) -> V3Run:
+    """The v3 example's run of the shared services."""
+    assert pipeline.v3 is not None
+    return pipeline.v3
 
 
 def test_the_run_succeeds_with_every_task_on_its_first_try(pipeline: PipelineRun) -> None:
@@ -60,9 +73,9 @@ def test_heygen_tasks_waited_in_the_triggerer_not_in_a_worker(pipeline: Pipeline
         events = services.task_events(DAG_ID, run_id, task_id)
         assert events == ["running", "deferred", "running", "success"], (task_id, events)
         assert pipeline.observation.saw(task_id, "deferred"), pipeline.observation.task_states
-        # A worker process ran the task while it was running, and none held it while it waited.
+        # No worker process held the task while it waited (that one ran it is in its worker log, below:
+        # its short running state can begin and end between two samples).
         samples = pipeline.worker_samples[task_id]
-        assert ("running", True) in samples, (task_id, samples)
         deferred = [alive for state, alive in samples if state == "deferred"]
         assert not deferred[-1] and deferred.count(False) >= 3, (task_id, samples)
 
@@ -204,3 +217,94 @@ def test_a_person_sees_the_form_and_the_video_link(pipeline: PipelineRun, tmp_pa
         with Image.open(png) as image:
             assert image.width >= 1000 and image.height >= 600
             assert len(set(image.convert("L").getdata())) > 50, f"{png.name} looks blank"
+
+
+# -- the v3 example, run alongside ------------------------------------------------------------------------
+
+# The v3 example's mapped task instances per customer (two sample customers) and what each makes at HeyGen.
+V3_CUSTOMERS = ("ada", "grace")
+V3_LANGUAGES = ("es", "fr")
+V3_HEYGEN_TASKS = ("upload_photo", "avatar_video", "faceswap", "translate")
+
+
+def test_the_v3_example_succeeds_first_try_with_one_job_per_task_instance(
+    pipeline: PipelineRun, v3: V3Run
+) -> None:
+    services = pipeline.services
+    print(f"the v3 run went on {v3.waited_seconds} s after the workflows pipeline's")
+    assert v3.observation.run["state"] == "success", (v3.observation.task_states, services.log_tails())
+    tis = services.task_instances(V3_DAG_ID, v3.run_id)
+    mapped = {
+        task: sorted(ti["map_index"] for ti in tis if ti["task_id"] == task) for task in V3_HEYGEN_TASKS
+    }
+    assert mapped == {task: [0, 1] for task in V3_HEYGEN_TASKS}
+    assert sum(ti["task_id"] == "publish" for ti in tis) == len(V3_CUSTOMERS) * len(V3_LANGUAGES)
+    assert {(ti["task_id"], ti["state"], ti["try_number"]) for ti in tis} == {
+        (ti["task_id"], "success", 1) for ti in tis
+    }, "every task instance succeeded on its first try"
+    seen = {state for states in v3.observation.task_states.values() for state in states}
+    assert not seen & {"failed", "up_for_retry", "up_for_reschedule"}, v3.observation.task_states
+
+    # The emulator's counters: one job per task instance (a translation's one create makes a job per
+    # language), and not one create answered from its Idempotency-Key: nothing was sent twice.
+    stats = v3.emulator.stats()
+    customers, languages = len(V3_CUSTOMERS), len(V3_LANGUAGES)
+    assert stats["jobs_created"] == {
+        "asset": customers,
+        "video": customers,
+        "workflow_execution": customers,
+        "video_translation": customers * languages,
+        "lipsync": 0,
+    }
+    assert stats["submissions"] == {"FaceswapNode": customers}
+    assert set(stats["idempotent_replays"].values()) == {0}
+    assert set(stats["request_in_progress"].values()) == {0}
+    creates = {
+        endpoint: codes
+        for endpoint, codes in stats["requests"].items()
+        if endpoint.startswith("POST /v3/") and not endpoint.startswith("POST /v3/assets")
+    }
+    assert creates == {
+        "POST /v3/videos": {"200": customers},
+        "POST /v3/video-translations": {"200": customers},
+    }
+
+
+def test_the_v3_jobs_waited_in_the_triggerer_with_the_five_kwargs(pipeline: PipelineRun, v3: V3Run) -> None:
+    services = pipeline.services
+    for task in ("avatar_video", "faceswap", "translate"):
+        for map_index in (0, 1):
+            # The audit log, not the sampled states: a short wait can begin and end between two samples.
+            events = services.task_events(V3_DAG_ID, v3.run_id, task, map_index)
+            assert "deferred" in events, (task, map_index, events)
+    by_class: dict[str, list[dict[str, object]]] = {}
+    for kwargs, trigger in v3.triggers.items():
+        by_class.setdefault(trigger["classpath"], []).append(trigger_kwargs(kwargs))
+    jobs = by_class.pop("airflow_heygen.triggers.jobs.HeyGenJobTrigger")
+    assert set(by_class) == {"airflow_heygen.triggers.heygen.HeyGenExecutionTrigger"}
+    # Without delete_on_kill a v3 trigger's kwargs are exactly these five.
+    for row in jobs:
+        assert set(row) == {"kind", "job_id", "heygen_conn_id", "poll_interval", "deadline"}, row
+    kinds = sorted(str(row["kind"]) for row in jobs)
+    assert kinds.count("video") == len(V3_CUSTOMERS)
+    assert kinds.count("video_translation") >= len(V3_CUSTOMERS), "each translation waited for a language"
+    assert [kwargs for kwargs in v3.triggers if API_KEY in kwargs] == []
+    assert services.find_in_database(API_KEY) == []
+
+
+def test_the_v3_videos_are_published_for_every_customer_and_language_and_decode(
+    pipeline: PipelineRun, v3: V3Run
+) -> None:
+    run_folder = pipeline.publish_root / "v3_personalized"
+    published = sorted(path.relative_to(run_folder).parts[-1] for path in run_folder.rglob("*.mp4"))
+    assert published == sorted(f"{name}.{lang}.mp4" for name in V3_CUSTOMERS for lang in V3_LANGUAGES)
+    for video in run_folder.rglob("*.mp4"):
+        with av.open(str(video)) as container:
+            assert container.streams.audio, f"{video.name} has an audio track"
+            stream = container.streams.video[0]
+            assert stream.width > 0 and stream.height > 0
+            frames = sum(1 for _ in container.decode(stream))
+        with av.open(str(video)) as container:
+            samples = sum(frame.samples for frame in container.decode(audio=0))
+        assert frames >= 25, (video.name, frames)
+        assert samples > 0, video.name
