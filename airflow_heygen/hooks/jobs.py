@@ -228,6 +228,20 @@ class HeyGenJobsMixin:
             raise unavailable_while_reading_job(row, job_id, err) from None
         return job_from_single(row, data, job_id)
 
+    def detailed(self, job: Job) -> Job:
+        """
+        A completed job as its own read returns it (video URL, details): a bulk status answer, which
+        the triggerer's waits read, carries only the status, so the task reads its job once here, in
+        the worker, instead of the triggerer once per job (``docs/waiting.md``). Any other job is
+        returned as it is.
+
+        :param job: the job a trigger's event reported.
+        """
+        bulk_read = job_kind(job.kind).bulk_endpoint is not None
+        if job.status is not JobStatus.COMPLETED or job.video_url or not bulk_read:
+            return job
+        return self.get_job(job.kind, job.id)
+
     def wait_for_job(
         self, kind: str | JobKind, job_id: str, poll_interval: float = 10.0, timeout: float = 600.0
     ) -> Job:

@@ -277,8 +277,8 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             job = Job.from_result(result)
         else:
             job = job_from_event(event, self.timeout)
-        done[job.id] = job.to_result()
         try:
+            done[job.id] = self.jobs.detailed(job).to_result()
             for job_id in self.job_ids:
                 if job_id not in done:
                     other = self.jobs.get_job(self.row, job_id)

@@ -73,6 +73,6 @@ class HeyGenJobSensor(HeyGenSensor):
         """The job dict of a completed job; raises with the trigger's reason otherwise."""
         from airflow_heygen.triggers.jobs import job_from_event
 
-        job = job_from_event(event, float(self.timeout))
+        job = self.hook.detailed(job_from_event(event, float(self.timeout)))
         self.produced_video_url = job.video_url
         return job.to_result()

@@ -38,8 +38,10 @@ class BulkPoller:
 
     A read joins the batch being gathered; the batch goes out when it holds
     ``MAX_IDS_PER_REQUEST`` ids or ``COALESCE_SECONDS`` after its first read. A bulk request is
-    retried under the connection's policy; an id missing from the answer is read singly; a completed
-    job is read singly once (the bulk answer has no video URL). A read whose caller is cancelled
+    retried under the connection's policy; an id missing from the answer is read singly. A completed
+    job is answered as its bulk entry has it, without the video URL: the task reads its details once,
+    in the worker (:meth:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin.detailed`). A read whose caller
+    is cancelled
     leaves the batch; a read still unanswered at its caller's deadline returns "still running".
 
     :param hook: the hook of the connection (its settings and retrying attempt).
@@ -111,7 +113,6 @@ class BulkPoller:
     async def _answer(self, batch: dict[str, list[asyncio.Future[Job]]], deadline: float) -> None:
         try:
             jobs = await self._read_bulk(list(batch), deadline)
-            jobs = await self._complete(jobs, deadline)
         except HeyGenUnavailableError as err:
             # Reads are idempotent: a batch HeyGen did not answer within the retries fails no job;
             # each reads as still running and is read again at its next interval, until its deadline.
@@ -182,19 +183,6 @@ class BulkPoller:
                 raise outcome  # cancelled (the poller is closing) or interrupted
             results.append(outcome)
         return results
-
-    async def _complete(
-        self, jobs: dict[str, Job | Exception], deadline: float
-    ) -> dict[str, Job | Exception]:
-        """Completed jobs read once more singly: their video URL and details are not in bulk answers."""
-        done = [
-            job_id
-            for job_id, job in jobs.items()
-            if isinstance(job, Job) and job.status is JobStatus.COMPLETED and not job.video_url
-        ]
-        for job_id, outcome in zip(done, await self._read_singly(done, deadline), strict=True):
-            jobs[job_id] = outcome
-        return jobs
 
     async def close(self) -> None:
         """Stop: nothing is waiting any more."""

@@ -39,7 +39,9 @@ class HeyGenJobTrigger(BaseTrigger):
     :class:`~airflow_heygen.hooks.jobs_async.JobStatusReader`), the seam a bulk poller replaces.
 
     The event is ``{"status": "success" | "failed" | "not_found" | "timeout" | "error", "kind",
-    "job_id", "message", "job": <the operators' job dict or None>}``.
+    "job_id", "message", "job": <the operators' job dict or None>}``. For a kind read in bulk, a
+    completed job's dict is its bulk entry's, without the video URL: the task reads that once, in the
+    worker (:meth:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin.detailed`).
 
     With ``delete_on_kill`` (then, and only then, in the kwargs too), :meth:`on_kill` deletes the
     job, and ``other_job_ids`` (a translation's other languages), when a user marks the deferred

@@ -533,6 +533,22 @@ class AirflowServices:
         component = self.components.get(name)
         return _process_tree(component.process.pid) if component is not None else []
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """
+        CPU seconds (user and system) each component used so far: its live processes' own and that of
+        the children they reaped (task processes, gunicorn or uvicorn workers, ...).
+        """
+        tick = os.sysconf("SC_CLK_TCK")
+        used = {}
+        for name in self.components:
+            total = 0
+            for pid in self.processes(name):
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += sum(int(field) for field in fields[11:15])  # utime stime cutime cstime
+            used[name] = total / tick
+        return used
+
     def task_pid(self, ti_id: str) -> int | None:
         """
         The process running a task instance right now (titled ``airflow worker -- <ti id>`` by the task

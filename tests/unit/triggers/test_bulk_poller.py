@@ -37,13 +37,15 @@ async def test_many_waits_share_bulk_requests_of_at_most_100_ids(heygen_conn: Fa
     results = await asyncio.gather(*(events_of(trigger(i)) for i in ids))
 
     assert [event["status"] for (event,) in results] == ["success"] * 250
-    assert {event["job"]["video_url"] for (event,) in results} == {heygen_conn.video_url(i) for i in ids}
+    assert {event["job"]["id"] for (event,) in results} == set(ids)
+    # The triggerer reads statuses only; the task reads a completed video's URL once, in the worker.
+    assert {event["job"]["video_url"] for (event,) in results} == {None}
     sizes = [len(request) for request in heygen_conn.bulk_requests]
     assert max(sizes) <= 100
     assert sum(sizes) == 250 * 3, "each job read three times in bulk: processing, processing, completed"
     assert len(sizes) <= 3 * 4, "three reads of 250 ids: a few requests each, not 750"
     singles = [r for r in heygen_conn.requests if r.path.startswith("/v3/videos/vid")]
-    assert len(singles) == 250, "one single read per job, for its video URL once completed"
+    assert singles == [], "no single read in the triggerer"
     assert bulk.pollers() == {}, "the poller stopped with its last trigger"
 
 
@@ -156,3 +158,21 @@ async def test_a_bulk_outage_longer_than_the_retries_fails_no_job(
     results = await asyncio.gather(*(events_of(trigger(i)) for i in ids))
 
     assert [event["status"] for (event,) in results] == ["success"] * 5, "read again at the next interval"
+
+
+async def test_the_task_reads_a_completed_video_once_for_its_url(heygen_conn: FakeHeyGen) -> None:
+    from airflow_heygen.operators.v3_base import jobs_hook_class
+    from airflow_heygen.triggers.jobs import job_from_event
+
+    done, failed = heygen_conn.add_video(polls=1), heygen_conn.add_video(polls=0, status="failed")
+    (event,), (failure,) = await asyncio.gather(events_of(trigger(done)), events_of(trigger(failed)))
+    singles_in_the_triggerer = heygen_conn.count("GET", "/v3/videos/vid")
+    hook = jobs_hook_class()(heygen_conn_id="heygen_default")
+
+    job = await asyncio.to_thread(hook.detailed, job_from_event(event, 60))
+
+    assert singles_in_the_triggerer == 0
+    assert (job.id, job.status.value, job.video_url) == (done, "completed", heygen_conn.video_url(done))
+    assert heygen_conn.count("GET", f"/v3/videos/{done}") == 1, "one read, in the worker"
+    assert await asyncio.to_thread(hook.detailed, job) is job, "a job with its URL is not read again"
+    assert failure["status"] == "failed" and heygen_conn.count("GET", f"/v3/videos/{failed}") == 0
