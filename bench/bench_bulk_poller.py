@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -50,6 +51,7 @@ from bench._common import (
     process_cpu_seconds,
     raise_nofile,
     read_loop_lags,
+    sampling_profile,
 )
 from bench.bench_triggerer import HTTP_CONN_ID, READY, SENSOR_SUFFIX, Waiter, _percentile
 
@@ -101,7 +103,11 @@ def child_main(args: argparse.Namespace) -> None:
     coroutine = bench_triggerer._child(
         args.contender, ids, args.base_url, args.interval, args.window, factory=waiter_factory
     )
-    print(json.dumps(asyncio.run(coroutine)))
+    # HEYGEN_BENCH_PROFILE=<prefix>: a py-spy profile of each contender to <prefix>.<contender>.folded.
+    profile = os.environ.get("HEYGEN_BENCH_PROFILE")
+    with sampling_profile(f"{profile}.{args.contender}.folded") if profile else contextlib.nullcontext():
+        result = asyncio.run(coroutine)
+    print(json.dumps(result))
 
 
 # -------------------------------------------------------------------------------------------- parent
