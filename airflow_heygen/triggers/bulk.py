@@ -41,8 +41,8 @@ class BulkPoller:
     retried under the connection's policy; an id missing from the answer is read singly. A completed
     job is answered as its bulk entry has it, without the video URL: the task reads its details once,
     in the worker (:meth:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin.detailed`). A read whose caller
-    is cancelled
-    leaves the batch; a read still unanswered at its caller's deadline returns "still running".
+    is cancelled leaves the batch; a read still unanswered at its caller's deadline returns "still
+    running".
 
     :param hook: the hook of the connection (its settings and retrying attempt).
     :param http: an open session of that connection.

@@ -47,6 +47,7 @@ from tests.reliability.support import (
     video_bytes_lost,
     wait_until,
 )
+from tests.support.v3_emulator import grown
 from tests.system.harness import AirflowServices, RunObservation, trigger_kwargs
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
@@ -392,18 +393,6 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
     assert lost == 0
 
 
-def grown(before: dict[str, Any], after: dict[str, Any], group: str) -> dict[str, int]:
-    """
-    How much each kind of one group of the emulator's stats grew, the kinds that did.
-
-    :param before: the stats before.
-    :param after: the stats after.
-    :param group: e.g. ``jobs_created``.
-    """
-    grew = {kind: after[group][kind] - before[group].get(kind, 0) for kind in after[group]}
-    return {kind: count for kind, count in grew.items() if count}
-
-
 def test_v3_creates_killed_in_flight_retry_with_their_key_into_one_job_each(stack: Stack) -> None:
     """
     Each task process is killed (SIGKILL) while its create waits at the emulator: the in-flight marker with
@@ -449,10 +438,10 @@ def test_v3_creates_killed_in_flight_retry_with_their_key_into_one_job_each(stac
         V3_KILL_TASKS, ("success", 2)
     )
     # The emulator is the judge: one job per task instance, and each retry's create was a replay.
-    assert grown(before, after, "jobs_created") == {"video": 2, "lipsync": 2}
-    assert grown(before, after, "idempotent_replays") == {"video": 2, "lipsync": 2}
+    assert grown(before["jobs_created"], after["jobs_created"]) == {"video": 2, "lipsync": 2}
+    assert grown(before["idempotent_replays"], after["idempotent_replays"]) == {"video": 2, "lipsync": 2}
     assert after["faults"]["slow_create"] - before["faults"]["slow_create"] == len(V3_KILL_TASKS)
-    in_progress = grown(before, after, "request_in_progress")
+    in_progress = grown(before["request_in_progress"], after["request_in_progress"])
     assert set(in_progress) <= {"video", "lipsync"}, in_progress
     for task in V3_KILL_TASKS:
         result = services.xcom(V3_KILL_DAG, run_id, task)

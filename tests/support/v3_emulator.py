@@ -6,7 +6,7 @@ request log and its counters. The fixtures are imported by the conftests that us
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,11 @@ def request_log(handle: EmulatorHandle) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def grown(before: Mapping[str, int], now: Mapping[str, int]) -> dict[str, int]:
+    """The counters of ``now`` that grew since ``before``, by how much (e.g. one group of ``stats()``)."""
+    return {key: now[key] - before.get(key, 0) for key in now if now[key] != before.get(key, 0)}
 
 
 class Counts:

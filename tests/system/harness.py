@@ -137,12 +137,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _stat_fields(stat: Path) -> list[str]:
+    """The fields of a ``/proc/<pid>/stat`` after the command name: state, ppid, ... (``man proc``)."""
+    return stat.read_text().rsplit(")", 1)[1].split()
+
+
 def _live_processes() -> dict[int, int]:
     """Every live process (zombies excluded) and its parent: pid -> ppid."""
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(stat)
             if fields[0] != "Z":
                 parents[int(stat.parent.name)] = int(fields[1])
     return parents
@@ -544,7 +549,7 @@ class AirflowServices:
             total = 0
             for pid in self.processes(name):
                 with contextlib.suppress(OSError, ValueError, IndexError):
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    fields = _stat_fields(Path(f"/proc/{pid}/stat"))
                     total += sum(int(field) for field in fields[11:15])  # utime stime cutime cstime
             used[name] = total / tick
         return used

@@ -32,6 +32,7 @@ import av
 import pytest
 
 from tests.dags.heygen_topology_dags import BATCH_SIZE, BUCKET, CHAIN_LENGTH, DEFERRED_SIZE, HEYGEN_POOL
+from tests.support.v3_emulator import grown
 from tests.system.backends import BackendMissing
 from tests.system.topology import API_KEY, Topology, run_topology
 
@@ -123,11 +124,6 @@ def wait_until(what: str, check: Any, timeout: float, interval: float = 0.5) -> 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
-
-
-def grown(before: dict[str, int], now: dict[str, int]) -> dict[str, int]:
-    """The counters of ``now`` that grew since ``before``, by how much."""
-    return {key: now[key] - before.get(key, 0) for key in now if now[key] != before.get(key, 0)}
 
 
 def submissions_since(topo: Topology, before: dict[str, int]) -> dict[str, int]:
