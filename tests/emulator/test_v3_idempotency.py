@@ -94,6 +94,8 @@ def test_duplicate_in_flight_gets_409(client: V3Client) -> None:
     handle = client.handle
     handle.set_faults(create_delay=1.5)
     results: list[tuple[int, Any]] = []
+    # Read the counter before the first request starts: it may reach the delay before we look.
+    before = handle.stats()["faults"]["slow_create"]
     try:
         first = threading.Thread(
             target=lambda: results.append(
@@ -101,7 +103,6 @@ def test_duplicate_in_flight_gets_409(client: V3Client) -> None:
             )
         )
         first.start()
-        before = handle.stats()["faults"]["slow_create"]
         deadline = time.monotonic() + 10
         while handle.stats()["faults"]["slow_create"] == before:  # until the first one waits inside
             assert time.monotonic() < deadline
