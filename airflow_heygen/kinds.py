@@ -309,13 +309,12 @@ def job_from_bulk_entry(kind: str | JobKind, entry: Mapping[str, Any]) -> Job:
     row = job_kind(kind)
     raw = entry.get("status")
     status = _status(row.bulk_statuses, raw)
-    failure = _text(dig(entry, BULK_FAILURE_PATH))
     return Job(
         kind=row.name,
         id=str(entry.get(row.bulk_id_field) or ""),
         status=status,
         raw_status=_text(raw),
-        failure=failure if status is JobStatus.FAILED else None,
+        failure=_text(dig(entry, BULK_FAILURE_PATH)) if status is JobStatus.FAILED else None,
         output=dict(entry),
     )
 

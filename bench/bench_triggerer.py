@@ -24,6 +24,7 @@ import gc
 import itertools
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -138,8 +139,23 @@ def _waiter_factory(contender: str, base_url: str, interval: float, deadline: fl
     raise ValueError(f"unknown contender {contender!r}")
 
 
+def _log_like_the_trigger_runner() -> None:
+    """
+    Log as a triggerer's trigger runner does: JSON lines over an unbuffered binary channel (Airflow's
+    ``_configure_logs_over_json_channel``; here to ``/dev/null``), not the console renderer, whose cost
+    in a benchmark would be a terminal's, not a triggerer's.
+    """
+    from airflow.sdk.log import configure_logging, reset_logging
+
+    reset_logging()
+    # Open for the child's lifetime, as the trigger runner's channel is.
+    channel = open(os.devnull, "wb", buffering=0)  # noqa: SIM115
+    configure_logging(json_output=True, output=channel, sending_to_supervisor=True)
+
+
 def _preimport() -> None:
-    """Import what any contender imports lazily, so that memory growth is the waiters' own."""
+    """Log as a triggerer; import what any contender imports lazily, so memory growth is the waiters' own."""
+    _log_like_the_trigger_runner()
     import aiohttp  # noqa: F401
     import asgiref.sync  # noqa: F401
     import requests  # noqa: F401

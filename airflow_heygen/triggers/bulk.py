@@ -78,17 +78,25 @@ class BulkPoller:
             self._send()
         elif self._timer is None:
             self._timer = loop.call_later(COALESCE_SECONDS, self._send)
+        # Each read has a future of its own: one timer answers it at its deadline (a batch may be
+        # retried until its latest reader's), and a cancelled caller cancels only its own future.
+        late = None
+        if deadline is not None:
+            late = loop.call_later(max(0.0, deadline - time.time()) + 1.0, self._unread, job_id, future)
         try:
-            remaining = None if deadline is None else max(0.0, deadline - time.time()) + 1.0
-            return await asyncio.wait_for(asyncio.shield(future), remaining)
-        except asyncio.TimeoutError:
-            return Job(self.kind.name, job_id, JobStatus.RUNNING, raw_status="unread at the deadline")
+            return await future
         finally:
-            if not future.done():
-                future.cancel()
-                self._forget(job_id, future)
+            if late is not None:
+                late.cancel()
+            self._forget(job_id, future)
+
+    def _unread(self, job_id: str, future: asyncio.Future[Job]) -> None:
+        if not future.done():
+            unread = Job(self.kind.name, job_id, JobStatus.RUNNING, raw_status="unread at the deadline")
+            future.set_result(unread)
 
     def _forget(self, job_id: str, future: asyncio.Future[Job]) -> None:
+        """Take a read that ended before its batch went out off that batch."""
         waiters = self._gathering.get(job_id)
         if waiters is not None and future in waiters:
             waiters.remove(future)
