@@ -26,8 +26,9 @@ from airflow_heygen.retrying import retry_async
 MAX_IDS_PER_REQUEST = 100
 # How long a read waits for others to share its request; small next to any poll interval.
 COALESCE_SECONDS = 0.1
-# How a job HeyGen did not answer for (its retries spent) reads: still running, read again next time.
+# How a job HeyGen did not answer for reads: still running, read again next time (or the wait times out).
 UNREAD = "unread (HeyGen unavailable)"
+UNREAD_AT_DEADLINE = "unread at the deadline"
 # Bulk requests of one poller in flight at once.
 MAX_REQUESTS_IN_FLIGHT = 8
 
@@ -82,7 +83,9 @@ class BulkPoller:
         # retried until its latest reader's), and a cancelled caller cancels only its own future.
         late = None
         if deadline is not None:
-            late = loop.call_later(max(0.0, deadline - time.time()) + 1.0, self._unread, job_id, future)
+            late = loop.call_later(
+                max(0.0, deadline - time.time()) + 1.0, self._unread_at_deadline, job_id, future
+            )
         try:
             return await future
         finally:
@@ -90,10 +93,13 @@ class BulkPoller:
                 late.cancel()
             self._forget(job_id, future)
 
-    def _unread(self, job_id: str, future: asyncio.Future[Job]) -> None:
+    def _unread(self, job_id: str, why: str) -> Job:
+        """A job HeyGen has not answered for: still running, as far as anyone knows."""
+        return Job(self.kind.name, job_id, JobStatus.RUNNING, raw_status=why)
+
+    def _unread_at_deadline(self, job_id: str, future: asyncio.Future[Job]) -> None:
         if not future.done():
-            unread = Job(self.kind.name, job_id, JobStatus.RUNNING, raw_status="unread at the deadline")
-            future.set_result(unread)
+            future.set_result(self._unread(job_id, UNREAD_AT_DEADLINE))
 
     def _forget(self, job_id: str, future: asyncio.Future[Job]) -> None:
         """Take a read that ended before its batch went out off that batch."""
@@ -137,9 +143,7 @@ class BulkPoller:
                 self.hook.log.warning(
                     "HeyGen %s %s unread this time: %s", self.kind.description, job_id, outcome
                 )
-                outcome = Job(
-                    self.kind.name, job_id, JobStatus.RUNNING, raw_status="unread (HeyGen unavailable)"
-                )
+                outcome = self._unread(job_id, UNREAD)
             for future in waiters:
                 if future.done():
                     continue
