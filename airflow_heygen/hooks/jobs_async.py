@@ -70,13 +70,15 @@ async def delete_job_async(
 class JobStatusReader(Protocol):
     """How a trigger learns a job's status: the one seam a bulk poller replaces."""
 
-    async def read(self, kind: str, job_id: str, *, deadline: float | None) -> Job:
+    async def read(self, kind: str, job_id: str, *, deadline: float | None, patience: float = 0.0) -> Job:
         """
         The job's current status.
 
         :param kind: the job's kind.
         :param job_id: its id.
         :param deadline: Unix time past which retries do not wait.
+        :param patience: seconds the read may be held back to share a request with others' reads
+            (a bulk reader's use; a single read goes out at once).
         """
         ...
 
@@ -93,8 +95,8 @@ class SingleJobReader:
         self.hook = hook
         self.http = http
 
-    async def read(self, kind: str, job_id: str, *, deadline: float | None) -> Job:
-        """The job's status from its single read."""
+    async def read(self, kind: str, job_id: str, *, deadline: float | None, patience: float = 0.0) -> Job:
+        """The job's status from its single read (at once, whatever the patience)."""
         return await get_job_async(self.hook, self.http, kind, job_id, deadline=deadline)
 
 

@@ -24,7 +24,8 @@ from airflow_heygen.retrying import retry_async
 
 # HeyGen answers at most this many ids per bulk request.
 MAX_IDS_PER_REQUEST = 100
-# How long a read waits for others to share its request; small next to any poll interval.
+# The least a read waits for others to share its request; small next to any poll interval. A read may
+# allow more (its patience): a trigger's later reads allow a tenth of their interval (docs/waiting.md).
 COALESCE_SECONDS = 0.1
 # How a job HeyGen did not answer for reads: still running, read again next time (or the wait times out).
 UNREAD = "unread (HeyGen unavailable)"
@@ -38,7 +39,8 @@ class BulkPoller:
     Coalesces the status reads of one connection's jobs of one kind into bulk requests.
 
     A read joins the batch being gathered; the batch goes out when it holds
-    ``MAX_IDS_PER_REQUEST`` ids or ``COALESCE_SECONDS`` after its first read. A bulk request is
+    ``MAX_IDS_PER_REQUEST`` ids or when the most impatient of its reads has waited its patience (at
+    least ``COALESCE_SECONDS``). A bulk request is
     retried under the connection's policy; an id missing from the answer is read singly. A completed
     job is answered as its bulk entry has it, without the video URL: the task reads its details once,
     in the worker (:meth:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin.detailed`). A read whose caller
@@ -63,12 +65,14 @@ class BulkPoller:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)
 
-    async def read(self, job_id: str, deadline: float | None) -> Job:
+    async def read(self, job_id: str, deadline: float | None, patience: float = 0.0) -> Job:
         """
         The job's current status, from the next bulk request.
 
         :param job_id: the job.
         :param deadline: Unix time past which the caller waits no longer.
+        :param patience: seconds this read may wait for others to share its request (at least
+            ``COALESCE_SECONDS``; never past the deadline).
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Job] = loop.create_future()
@@ -77,8 +81,14 @@ class BulkPoller:
         self._deadlines[job_id] = max(self._deadlines.get(job_id, 0.0), wanted_until)
         if len(self._gathering) >= MAX_IDS_PER_REQUEST:
             self._send()
-        elif self._timer is None:
-            self._timer = loop.call_later(COALESCE_SECONDS, self._send)
+        else:
+            wait = min(max(COALESCE_SECONDS, patience), max(0.0, wanted_until - time.time()))
+            send_at = loop.time() + wait
+            # The batch goes out when its most impatient read has waited long enough.
+            if self._timer is None or send_at < self._timer.when():
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = loop.call_at(send_at, self._send)
         # Each read has a future of its own: one timer answers it at its deadline (a batch may be
         # retried until its latest reader's), and a cancelled caller cancels only its own future.
         late = None
@@ -237,9 +247,9 @@ class BulkJobReader:
     def __init__(self, poller: BulkPoller) -> None:
         self.poller = poller
 
-    async def read(self, kind: str, job_id: str, *, deadline: float | None) -> Job:
+    async def read(self, kind: str, job_id: str, *, deadline: float | None, patience: float = 0.0) -> Job:
         """The job's status, from the poller's next bulk request."""
-        return await self.poller.read(job_id, deadline)
+        return await self.poller.read(job_id, deadline, patience)
 
 
 @asynccontextmanager

@@ -26,6 +26,10 @@ from airflow_heygen.triggers.events import (
 
 # How long on_kill's deletes may retry: within the triggerer's default on_kill_timeout (30 s).
 DELETE_SECONDS = 20.0
+# A read after the first may wait this share of the poll interval for other triggers' reads to share its
+# bulk request: gaps stay within 1.1 intervals, and requests fill up while 10x the interval's worth of
+# waits remain (docs/waiting.md).
+READ_PATIENCE = 0.1
 
 
 class HeyGenJobTrigger(BaseTrigger):
@@ -127,12 +131,13 @@ class HeyGenJobTrigger(BaseTrigger):
         try:
             async with self.status_reader(hook) as reader:
                 due = time.monotonic()
+                patience = 0.0  # the first read goes out at once
                 while True:
                     await asyncio.sleep(
                         min(max(0.0, due - time.monotonic()), max(0.0, self.deadline - time.time()))
                     )
                     polled = time.monotonic()
-                    job = await reader.read(self.kind, self.job_id, deadline=self.deadline)
+                    job = await reader.read(self.kind, self.job_id, deadline=self.deadline, patience=patience)
                     progress.observe(job)  # type: ignore[arg-type]  # duck-typed: raw_status, status
                     if job.status.is_terminal:
                         message = (
@@ -147,6 +152,7 @@ class HeyGenJobTrigger(BaseTrigger):
                         yield self._event(EVENT_TIMEOUT, message, job)
                         return
                     due = polled + self.poll_interval
+                    patience = READ_PATIENCE * self.poll_interval
         except HeyGenError as err:
             message = str(err) if self.job_id in str(err) else f"HeyGen {self.kind} {self.job_id}: {err}"
             yield self._event(EVENT_ERROR, scrubbed(hook, message))

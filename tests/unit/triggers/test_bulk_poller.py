@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from airflow_heygen.triggers import bulk
+from airflow_heygen.triggers import jobs as jobs_trigger
 from airflow_heygen.triggers.jobs import HeyGenJobTrigger
 from tests.conftest import heygen_connection_uri
 from tests.support.fake_heygen import FakeHeyGen, Reply
@@ -73,6 +74,29 @@ async def test_each_trigger_keeps_its_own_interval_and_reads_at_once(heygen_conn
     assert all(3 <= seen[i] <= elapsed / 0.5 + 2 for i in slow), (seen, elapsed)
     assert min(seen[i] for i in fast) >= 2 * max(seen[i] for i in slow), "each on its own interval"
     assert bulk.pollers() == {}, "cancelled triggers left, and the poller with them"
+
+
+async def test_later_reads_wait_part_of_their_interval_to_share_a_request(
+    heygen_conn: FakeHeyGen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Patience of half the 2 s interval: reads arriving 0.2 s apart, too far apart for the first
+    # reads' 0.1 s window, share one request from the second read on.
+    monkeypatch.setattr(jobs_trigger, "READ_PATIENCE", 0.5)
+    ids = [heygen_conn.add_video(polls=10_000) for _ in range(3)]
+    tasks = []
+    for video_id in ids:
+        tasks.append(asyncio.ensure_future(events_of(trigger(video_id, 2.0))))
+        await asyncio.sleep(0.2)
+    started = time.monotonic()
+    while len(heygen_conn.bulk_requests) < 4 and time.monotonic() - started < 30:
+        await asyncio.sleep(0.01)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+    requests = [list(request) for request in heygen_conn.bulk_requests]
+    assert requests[:3] == [[video_id] for video_id in ids], "first reads go out at once, each alone"
+    assert sorted(requests[3]) == sorted(ids), "the second reads waited for each other"
 
 
 async def test_failed_bulk_requests_are_retried_without_failing_any_job(heygen_conn: FakeHeyGen) -> None:
