@@ -225,6 +225,8 @@ class Job:
     :param video_url: the output URL, once there is one.
     :param failure: HeyGen's reason of a failed job.
     :param output: the whole ``data`` object of the read (a bulk entry, for bulk reads).
+    :param read_at: ``time.monotonic()`` when the request that answered was sent, where the reader
+        knows it (bulk reads): a trigger schedules its next read from it. Not part of the result.
     """
 
     kind: str
@@ -234,6 +236,7 @@ class Job:
     video_url: str | None = None
     failure: str | None = None
     output: dict[str, Any] = field(default_factory=dict)
+    read_at: float | None = field(default=None, compare=False, repr=False)
 
     def to_result(self) -> dict[str, Any]:
         """The operators' result (XCom): ``{"kind", "id", "status", "video_url", "output"}``."""
@@ -299,12 +302,13 @@ def job_from_single(kind: str | JobKind, data: Mapping[str, Any], job_id: str) -
     )
 
 
-def job_from_bulk_entry(kind: str | JobKind, entry: Mapping[str, Any]) -> Job:
+def job_from_bulk_entry(kind: str | JobKind, entry: Mapping[str, Any], read_at: float | None = None) -> Job:
     """
     A job from one entry of a bulk statuses answer (no video URL there: read the job once completed).
 
     :param kind: the jobs' kind.
     :param entry: one item of the answer's ``data`` list.
+    :param read_at: when the request was sent (``time.monotonic()``).
     """
     row = job_kind(kind)
     raw = entry.get("status")
@@ -316,6 +320,7 @@ def job_from_bulk_entry(kind: str | JobKind, entry: Mapping[str, Any]) -> Job:
         raw_status=_text(raw),
         failure=_text(dig(entry, BULK_FAILURE_PATH)) if status is JobStatus.FAILED else None,
         output=dict(entry),
+        read_at=read_at,
     )
 
 

@@ -70,6 +70,10 @@ async def delete_job_async(
 class JobStatusReader(Protocol):
     """How a trigger learns a job's status: the one seam a bulk poller replaces."""
 
+    #: Whether a read may be held back (up to its patience) to share a request: a trigger then asks
+    #: for its reads ahead of their due time.
+    holds_reads: bool
+
     async def read(self, kind: str, job_id: str, *, deadline: float | None, patience: float = 0.0) -> Job:
         """
         The job's current status.
@@ -90,6 +94,8 @@ class SingleJobReader:
     :param hook: the async hook.
     :param http: an open session of the hook.
     """
+
+    holds_reads = False
 
     def __init__(self, hook: HeyGenAsyncHook, http: HeyGenAsyncSession) -> None:
         self.hook = hook

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -38,9 +40,9 @@ class BulkPoller:
     """
     Coalesces the status reads of one connection's jobs of one kind into bulk requests.
 
-    A read joins the batch being gathered; the batch goes out when it holds
-    ``MAX_IDS_PER_REQUEST`` ids or when the most impatient of its reads has waited its patience (at
-    least ``COALESCE_SECONDS``). A bulk request is
+    A read says how long it may wait (its patience, at least ``COALESCE_SECONDS``); when the first
+    gathered read's time is up, it goes out with the reads due next, up to ``MAX_IDS_PER_REQUEST``
+    ids a request. A bulk request is
     retried under the connection's policy; an id missing from the answer is read singly. A completed
     job is answered as its bulk entry has it, without the video URL: the task reads its details once,
     in the worker (:meth:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin.detailed`). A read whose caller
@@ -61,13 +63,17 @@ class BulkPoller:
         self.requests = 0
         self._gathering: dict[str, list[asyncio.Future[Job]]] = {}
         self._deadlines: dict[str, float] = {}
+        # Gathered reads by the loop time they must be sent by; entries of reads that left stay until
+        # they come up (a job id not gathered any more is skipped).
+        self._queue: list[tuple[float, int, str]] = []
+        self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)
 
     async def read(self, job_id: str, deadline: float | None, patience: float = 0.0) -> Job:
         """
-        The job's current status, from the next bulk request.
+        The job's current status, from a bulk request sent within ``patience`` seconds from now.
 
         :param job_id: the job.
         :param deadline: Unix time past which the caller waits no longer.
@@ -79,16 +85,13 @@ class BulkPoller:
         self._gathering.setdefault(job_id, []).append(future)
         wanted_until = deadline if deadline is not None else time.time() + 3600.0
         self._deadlines[job_id] = max(self._deadlines.get(job_id, 0.0), wanted_until)
-        if len(self._gathering) >= MAX_IDS_PER_REQUEST:
-            self._send()
-        else:
-            wait = min(max(COALESCE_SECONDS, patience), max(0.0, wanted_until - time.time()))
-            send_at = loop.time() + wait
-            # The batch goes out when its most impatient read has waited long enough.
-            if self._timer is None or send_at < self._timer.when():
-                if self._timer is not None:
-                    self._timer.cancel()
-                self._timer = loop.call_at(send_at, self._send)
+        wait = min(max(COALESCE_SECONDS, patience), max(0.0, wanted_until - time.time()))
+        send_by = loop.time() + wait
+        heapq.heappush(self._queue, (send_by, next(self._order), job_id))
+        if self._timer is None or send_by < self._timer.when():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(send_by, self._send)
         # Each read has a future of its own: one timer answers it at its deadline (a batch may be
         # retried until its latest reader's), and a cancelled caller cancels only its own future.
         late = None
@@ -121,18 +124,29 @@ class BulkPoller:
                 self._deadlines.pop(job_id, None)
 
     def _send(self) -> None:
-        """Send what was gathered, in requests of at most ``MAX_IDS_PER_REQUEST`` ids."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        while self._gathering:
-            batch = dict(list(self._gathering.items())[:MAX_IDS_PER_REQUEST])
-            deadline = max(self._deadlines.pop(job_id, 0.0) for job_id in batch)
-            for job_id in batch:
-                del self._gathering[job_id]
-            task = asyncio.ensure_future(self._answer(batch, deadline))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+        """
+        Send the reads whose time has come, each request topped up to ``MAX_IDS_PER_REQUEST`` ids with
+        the reads due next (a little early for them, and one request fewer), then wait for the next.
+        """
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        while queue and queue[0][0] <= loop.time():
+            batch: dict[str, list[asyncio.Future[Job]]] = {}
+            while queue and len(batch) < MAX_IDS_PER_REQUEST:
+                job_id = heapq.heappop(queue)[2]
+                waiters = self._gathering.pop(job_id, None)  # None: already sent, or its reads left
+                if waiters:
+                    batch[job_id] = waiters
+            if batch:
+                deadline = max(self._deadlines.pop(job_id, 0.0) for job_id in batch)
+                task = asyncio.ensure_future(self._answer(batch, deadline))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+        while queue and queue[0][2] not in self._gathering:
+            heapq.heappop(queue)
+        if queue:
+            self._timer = loop.call_at(queue[0][0], self._send)
 
     async def _answer(self, batch: dict[str, list[asyncio.Future[Job]]], deadline: float) -> None:
         try:
@@ -168,10 +182,14 @@ class BulkPoller:
         endpoint = f"{self.kind.bulk_endpoint}?{self.kind.bulk_param}={quote(','.join(ids), safe=',')}"
         self.requests += 1
 
+        sent = time.monotonic()
+
         async def attempt() -> Any:
+            nonlocal sent
             # A slot is held for one attempt only: a batch sleeping out a backoff or a Retry-After,
             # or reading its completed jobs singly, must not keep the other batches waiting.
             async with self._slots:
+                sent = time.monotonic()
                 return await self.hook._attempt(self.http, "GET", endpoint, False, list_data=True)
 
         entries: Any = await retry_async(
@@ -185,7 +203,7 @@ class BulkPoller:
         jobs: dict[str, Job | Exception] = {}
         for entry in entries:
             if isinstance(entry, Mapping):
-                job = job_from_bulk_entry(self.kind, entry)
+                job = job_from_bulk_entry(self.kind, entry, read_at=sent)
                 if job.id in wanted:
                     jobs[job.id] = job
         missing = [job_id for job_id in ids if job_id not in jobs]
@@ -243,6 +261,8 @@ class BulkJobReader:
 
     :param poller: the poller of this reader's connection and kind.
     """
+
+    holds_reads = True
 
     def __init__(self, poller: BulkPoller) -> None:
         self.poller = poller

@@ -26,10 +26,10 @@ from airflow_heygen.triggers.events import (
 
 # How long on_kill's deletes may retry: within the triggerer's default on_kill_timeout (30 s).
 DELETE_SECONDS = 20.0
-# A read after the first may wait this share of the poll interval for other triggers' reads to share its
-# bulk request: gaps stay within 1.1 intervals, and requests fill up while 10x the interval's worth of
-# waits remain (docs/waiting.md).
-READ_PATIENCE = 0.1
+# A read after the first is asked for this share of the poll interval before it is due, and may wait
+# until it is due for other triggers' reads to share its bulk request: never later than one interval
+# after the last, and requests stay full while about 400 waits share a poller (docs/waiting.md).
+READ_PATIENCE = 0.25
 
 
 class HeyGenJobTrigger(BaseTrigger):
@@ -131,12 +131,13 @@ class HeyGenJobTrigger(BaseTrigger):
         try:
             async with self.status_reader(hook) as reader:
                 due = time.monotonic()
-                patience = 0.0  # the first read goes out at once
+                lead = 0.0  # the first read goes out at once
                 while True:
                     await asyncio.sleep(
-                        min(max(0.0, due - time.monotonic()), max(0.0, self.deadline - time.time()))
+                        min(max(0.0, due - lead - time.monotonic()), max(0.0, self.deadline - time.time()))
                     )
                     polled = time.monotonic()
+                    patience = max(0.0, due - polled)
                     job = await reader.read(self.kind, self.job_id, deadline=self.deadline, patience=patience)
                     progress.observe(job)  # type: ignore[arg-type]  # duck-typed: raw_status, status
                     if job.status.is_terminal:
@@ -151,8 +152,10 @@ class HeyGenJobTrigger(BaseTrigger):
                         message = f"HeyGen {self.kind} {self.job_id} still running at the deadline"
                         yield self._event(EVENT_TIMEOUT, message, job)
                         return
-                    due = polled + self.poll_interval
-                    patience = READ_PATIENCE * self.poll_interval
+                    # From when the request went out, where the reader knows it (it may have been sent
+                    # at any time since the read was asked for).
+                    due = (job.read_at if job.read_at is not None else polled) + self.poll_interval
+                    lead = READ_PATIENCE * self.poll_interval if reader.holds_reads else 0.0
         except HeyGenError as err:
             message = str(err) if self.job_id in str(err) else f"HeyGen {self.kind} {self.job_id}: {err}"
             yield self._event(EVENT_ERROR, scrubbed(hook, message))

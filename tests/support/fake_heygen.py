@@ -85,6 +85,7 @@ class FakeHeyGen:
         self.videos: dict[str, FakeExecution] = {}
         self.omit_from_bulk: set[str] = set()
         self.bulk_requests: list[list[str]] = []
+        self.bulk_request_times: list[float] = []  # time.monotonic() of each, as it arrived
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.scheme = "http"
@@ -254,6 +255,7 @@ class FakeHeyGen:
         from urllib.parse import parse_qs, urlsplit
 
         ids = [i for i in parse_qs(urlsplit(path).query).get("video_ids", [""])[0].split(",") if i]
+        self.bulk_request_times.append(time.monotonic())
         self.bulk_requests.append(ids)
         if len(ids) > 100:
             return Reply(400, {"error": {"code": "invalid_parameter", "message": "at most 100 ids"}})

@@ -7,8 +7,10 @@ every bulk request and the ids in it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
@@ -30,6 +32,18 @@ def trigger(
 
 async def events_of(trigger_: HeyGenJobTrigger) -> list[dict[str, Any]]:
     return [event.payload async for event in trigger_.run()]
+
+
+async def staggered_waits(ids: list[str], interval: float, apart: float, until: Awaitable[None]) -> None:
+    """Start a trigger per id, ``apart`` seconds after one another; cancel them all once ``until`` is done."""
+    tasks = []
+    for video_id in ids:
+        tasks.append(asyncio.ensure_future(events_of(trigger(video_id, interval))))
+        await asyncio.sleep(apart)
+    await until
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_many_waits_share_bulk_requests_of_at_most_100_ids(heygen_conn: FakeHeyGen) -> None:
@@ -83,20 +97,38 @@ async def test_later_reads_wait_part_of_their_interval_to_share_a_request(
     # reads' 0.1 s window, share one request from the second read on.
     monkeypatch.setattr(jobs_trigger, "READ_PATIENCE", 0.5)
     ids = [heygen_conn.add_video(polls=10_000) for _ in range(3)]
-    tasks = []
-    for video_id in ids:
-        tasks.append(asyncio.ensure_future(events_of(trigger(video_id, 2.0))))
-        await asyncio.sleep(0.2)
-    started = time.monotonic()
-    while len(heygen_conn.bulk_requests) < 4 and time.monotonic() - started < 30:
-        await asyncio.sleep(0.01)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def four_requests() -> None:
+        started = time.monotonic()
+        while len(heygen_conn.bulk_requests) < 4 and time.monotonic() - started < 30:
+            await asyncio.sleep(0.01)
+
+    await staggered_waits(ids, interval=2.0, apart=0.2, until=four_requests())
 
     requests = [list(request) for request in heygen_conn.bulk_requests]
     assert requests[:3] == [[video_id] for video_id in ids], "first reads go out at once, each alone"
     assert sorted(requests[3]) == sorted(ids), "the second reads waited for each other"
+
+
+async def test_reads_held_back_to_share_a_request_never_go_more_than_one_interval_apart(
+    heygen_conn: FakeHeyGen, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each read after the first is asked for half an interval early and may wait until it is due; the
+    # next one is due one interval after the request went out, not after the read was asked for.
+    monkeypatch.setattr(jobs_trigger, "READ_PATIENCE", 0.5)
+    ids = [heygen_conn.add_video(polls=10_000) for _ in range(4)]
+
+    await staggered_waits(ids, interval=1.0, apart=0.15, until=asyncio.sleep(4.5))
+
+    reads: dict[str, list[float]] = {video_id: [] for video_id in ids}
+    for when, request in zip(heygen_conn.bulk_request_times, heygen_conn.bulk_requests, strict=True):
+        for video_id in request:
+            reads[video_id].append(when)
+    gaps = [b - a for times in reads.values() for a, b in itertools.pairwise(times)]
+    assert min(len(times) for times in reads.values()) >= 4, reads
+    assert max(gaps) <= 1.0 + 0.15, f"a read came later than one interval after the last: {gaps}"
+    assert min(gaps) >= 0.5 - 0.05, f"a read came earlier than its lead: {gaps}"
+    assert len(heygen_conn.bulk_requests) < sum(len(times) for times in reads.values()), "reads shared"
 
 
 async def test_failed_bulk_requests_are_retried_without_failing_any_job(heygen_conn: FakeHeyGen) -> None:
