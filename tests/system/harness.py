@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import secrets
@@ -32,6 +33,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +59,22 @@ USERNAME = "admin"
 
 class ServicesError(RuntimeError):
     """A component did not start, died, or a wait ran out of time."""
+
+
+# Held while one set of Airflow services migrates and starts: two start-ups at once (pytest-xdist runs the
+# topology beside the other services tests) compete for the two cores and may miss their timeouts.
+START_UP_LOCK = Path(tempfile.gettempdir()) / "airflow-heygen-services-start-up.lock"
+
+
+@contextlib.contextmanager
+def one_start_up_at_a_time() -> Iterator[None]:
+    """Wait until no other test process is starting Airflow services, and hold that while starting ours."""
+    with START_UP_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -229,6 +247,7 @@ class AirflowServices:
         ``{"scheduler": 2, "celery-worker": 2}``; one of each of :data:`COMPONENTS` by default. With it,
         each instance has a hostname of its own, the instance's name.
     :param celery_concurrency: task processes per Celery worker.
+    :param instance_env: more environment of single instances, by instance name (``scheduler-2``).
     """
 
     def __init__(
@@ -243,6 +262,7 @@ class AirflowServices:
         executor: str = "LocalExecutor",
         replicas: Mapping[str, int] | None = None,
         celery_concurrency: int = 2,
+        instance_env: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.home = Path(home)
         self.dags_folder = Path(dags_folder)
@@ -251,6 +271,7 @@ class AirflowServices:
         self.is_sqlite = self.database_url.startswith("sqlite")
         self.executor = executor
         self.celery_concurrency = celery_concurrency
+        self.instance_env = {name: dict(extra) for name, extra in (instance_env or {}).items()}
         self.distinct_hostnames = replicas is not None
         counts = {**dict.fromkeys(COMPONENTS, 1), **(replicas or {})}
         unknown = set(counts) - set(KINDS)
@@ -352,8 +373,9 @@ class AirflowServices:
 
     def __enter__(self) -> AirflowServices:
         try:
-            self.migrate()
-            self.start_all()
+            with one_start_up_at_a_time():
+                self.migrate()
+                self.start_all()
         except BaseException:
             self.close()
             raise
@@ -432,7 +454,9 @@ class AirflowServices:
                 "--without-mingle",
                 "--without-gossip",
             ]
-        env = {**self.env, HOSTNAME_ENV: self.hostname(name)} if self.distinct_hostnames else self.env
+        env = {**self.env, **self.instance_env.get(name, {})}
+        if self.distinct_hostnames:
+            env[HOSTNAME_ENV] = self.hostname(name)
         log_path = self.home / f"{name}.log"
         started = dt.datetime.now(dt.timezone.utc)
         with log_path.open("ab") as log:

@@ -51,6 +51,11 @@ FAILOVER = {
     "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
     "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
 }
+# Airflow 3.3.2's schedulers both run the asset-orphanage check every [scheduler] parsing_cleanup_interval
+# (60 s): started together they run it at the same moments, and when both activate the same new assets
+# (published through an AssetAlias) one of them dies on a unique violation of asset_active (an HA race in
+# Airflow, not the provider; docs/services.md). Staggered intervals keep the two checks apart.
+INSTANCE_ENV = {"scheduler-2": {"AIRFLOW__SCHEDULER__PARSING_CLEANUP_INTERVAL": "67"}}
 # Airflow 3.3.2 fails a deferred task whose trigger fires before its worker was reaped
 # (apache/airflow#66374): no render completes within seconds, as none does at HeyGen.
 RENDER_SECONDS = 10
@@ -241,6 +246,7 @@ def run_topology(tmp: Path) -> Iterator[Topology]:
                 executor="CeleryExecutor",
                 replicas=REPLICAS,
                 celery_concurrency=CELERY_CONCURRENCY,
+                instance_env=INSTANCE_ENV,
             )
         )
         yield Topology(services, emulator, postgres, redis, s3, home)
