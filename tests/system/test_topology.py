@@ -470,7 +470,9 @@ def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first
 
     assert killed, f"never saw all {DEFERRED_SIZE} deferred; states seen: {observation.task_states}"
     assert killed["submissions"] == {"FaceswapNode": DEFERRED_SIZE}
-    assert len(killed["split"]) == 2, f"the triggers were spread over both triggerers: {killed['split']}"
+    # Which triggerer picks up new triggers is a race between their loops: the twenty may all be on one
+    # (seen in CI), and then the survivor adopts all of them. The spread itself is the pipeline test's.
+    assert killed["split"][killed["victim"]] >= 1, f"the killed triggerer ran none: {killed['split']}"
     assert "adopted_at" in killed, "the surviving triggerer adopted the killed one's triggers"
     assert killed["adopted_at"] - killed["at"] >= 5, "not before the health-check threshold"
     assert observation.run["state"] == "success", services.log_tails()
