@@ -27,7 +27,8 @@ from airflow_heygen.retrying import retry_async
 # HeyGen answers at most this many ids per bulk request.
 MAX_IDS_PER_REQUEST = 100
 # The least a read waits for others to share its request; small next to any poll interval. A read may
-# allow more (its patience): a trigger's later reads allow a tenth of their interval (docs/waiting.md).
+# allow more (its patience): a trigger's later reads allow up to a quarter of their interval
+# (docs/waiting.md).
 COALESCE_SECONDS = 0.1
 # How a job HeyGen did not answer for reads: still running, read again next time (or the wait times out).
 UNREAD = "unread (HeyGen unavailable)"
@@ -42,12 +43,11 @@ class BulkPoller:
 
     A read says how long it may wait (its patience, at least ``COALESCE_SECONDS``); when the first
     gathered read's time is up, it goes out with the reads due next, up to ``MAX_IDS_PER_REQUEST``
-    ids a request. A bulk request is
-    retried under the connection's policy; an id missing from the answer is read singly. A completed
-    job is answered as its bulk entry has it, without the video URL: the task reads its details once,
-    in the worker (:meth:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin.detailed`). A read whose caller
-    is cancelled leaves the batch; a read still unanswered at its caller's deadline returns "still
-    running".
+    ids a request. A bulk request is retried under the connection's policy; an id missing from the
+    answer is read singly. A completed job is answered as its bulk entry has it, without the video URL:
+    the task reads its details once, in the worker
+    (:meth:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin.detailed`). A read whose caller is cancelled
+    leaves the batch; a read still unanswered at its caller's deadline returns "still running".
 
     :param hook: the hook of the connection (its settings and retrying attempt).
     :param http: an open session of that connection.
