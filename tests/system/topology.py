@@ -231,6 +231,8 @@ def run_topology(tmp: Path) -> Iterator[Topology]:
             ),
             "AIRFLOW__CELERY__BROKER_URL": redis.url(0),
             "AIRFLOW__CELERY__RESULT_BACKEND": redis.url(1),
+            # Task processes inherit what they import from their worker (tests/system/celery_config.py).
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "tests.system.celery_config.CELERY_CONFIG",
             "AWS_ENDPOINT_URL": NOWHERE,
             "AWS_EC2_METADATA_DISABLED": "true",
             **FAILOVER,
