@@ -42,10 +42,11 @@ lint: $(STAMP)
 	$(call step,ruff,$(BIN)/ruff check . && $(BIN)/ruff format --check .,ruff)
 	$(call step,mypy,$(BIN)/mypy,mypy)
 
-# TEST_JOBS=2: two pytest-xdist workers, whole files each, longest first (tests/conftest.py): the topology
-# beside the rest; start-ups of Airflow services take turns (tests/system/harness.py). One by default:
-# measured on 2 cores it saved nothing (17:52 against 18:18), the topology's batch being CPU-bound.
-TEST_JOBS ?= 1
+# Two pytest-xdist workers, whole files each, longest first (tests/conftest.py): the topology beside the rest;
+# start-ups of Airflow services take turns (tests/system/harness.py). Measured on 2 cores (2026-12-03, make
+# test from a cold mypy cache): 12:42 against over 20 min in one process (TEST_JOBS=1), once the topology's
+# Celery workers stopped spending two thirds of their CPU re-importing modules (tests/system/celery_config.py).
+TEST_JOBS ?= 2
 PARALLEL := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder)
 
 test: lint
