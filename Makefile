@@ -9,9 +9,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 LOGS := .make-logs
 STAMP := $(VENV)/.installed
-# uv writes no bytecode by default, and where PYTHONDONTWRITEBYTECODE is set (as on CI's machines) Python
-# does not either: every process, each Airflow task and service included, then compiles Airflow anew (import
-# airflow: 6.9 s of CPU against 2.9 s). Installs compile it once.
+# uv writes no bytecode by default, and where PYTHONDONTWRITEBYTECODE is set (as on this project's
+# machines) Python does not either: every process, each Airflow task and service included, then compiles
+# Airflow anew (import airflow: 6.9 s of CPU against 2.9 s). Installs compile it once.
 export UV_COMPILE_BYTECODE := 1
 step = @mkdir -p $(LOGS); echo "==> $(1)"; ( $(2) ) > $(LOGS)/$(3).log 2>&1 || { cat $(LOGS)/$(3).log; echo "!! $(1) failed (log: $(LOGS)/$(3).log)"; exit 1; }
 

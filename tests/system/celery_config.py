@@ -21,7 +21,6 @@ PRELOADED = (
     # What the task runner imports to parse the DAG file, in every task process.
     "airflow.dag_processing.dagbag",
     "airflow.serialization.serialized_objects",
-    "airflow.sdk.execution_time.task_runner",
     # The provider's task-side modules: operators, hooks (requests, aiohttp), triggers, publishing (S3).
     "airflow_heygen.operators.heygen",
     "airflow_heygen.operators.v3",
