@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from airflow_heygen.api import MAX_RESPONSE_BYTES
@@ -139,9 +139,13 @@ def certainly_refused(answer: Answer) -> bool:
     Whether ``answer`` says for sure that a submission was not taken: a whole, well-formed 429 or 5xx other
     than 504 (a gateway that gave up waiting for HeyGen, which may have taken it).
 
+    The hook reads no more than :data:`MAX_RESPONSE_BYTES` of a body: a body that arrives past that cap
+    before the connection closes short of its announced length was, as far as any client can tell, whole.
+
     :param answer: the first answer to a submission.
     """
-    whole = answer.raw is None and answer.announced is None and not answer.drip
+    honest = answer.announced is None or len(answer.body) > MAX_RESPONSE_BYTES
+    whole = answer.raw is None and honest and not answer.drip
     return whole and (answer.status == 429 or (500 <= answer.status < 600 and answer.status != 504))
 
 
@@ -226,6 +230,12 @@ def test_the_trigger_yields_exactly_one_event_whatever_the_answers(
 
 @PROPERTY
 @given(answer=answers())
+# A 429 whose body outgrows the cap, then stops short of its announced length: retried (a full run drew it).
+@example(
+    answer=Answer(429, b'{"pad": "' + b"x" * MAX_RESPONSE_BYTES + b'"}', announced=MAX_RESPONSE_BYTES + 99)
+)
+# The same lie within the cap: the broken answer may mean HeyGen took it.
+@example(answer=Answer(429, b'{"error": {"message": "slow down"}}', announced=99))
 def test_a_submission_is_never_repeated_after_an_answer_that_may_mean_it_was_taken(
     server: ScriptedServer, answer: Answer
 ) -> None:
