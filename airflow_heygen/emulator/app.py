@@ -243,6 +243,11 @@ async def set_faults(request: web.Request) -> web.Response:
     return web.json_response(faults.to_json())
 
 
+async def release_jobs(request: web.Request) -> web.Response:
+    """``POST /_admin/release``: jobs waiting out their latency complete now; answers how many."""
+    return web.json_response({"released": request.app[SERVICES].runner.release()})
+
+
 def _stats(services: EmulatorServices) -> dict[str, Any]:
     jobs: dict[str, Any] = {kind: {} for kind in ("video", "lipsync", "video_translation")}
     for kind, counts in _job_counts(services).items():
@@ -293,4 +298,5 @@ def create_app(services: EmulatorServices) -> web.Application:
     app.router.add_post("/_admin/faults", set_faults)
     app.router.add_get("/_admin/stats", get_stats)
     app.router.add_post("/_admin/reset-stats", reset_stats)
+    app.router.add_post("/_admin/release", release_jobs)
     return app

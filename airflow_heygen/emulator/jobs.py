@@ -192,6 +192,10 @@ class JobRunner:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._rendering = 0
+        # Set by release(): every job then waiting out its latency completes at once. A new event
+        # serves the jobs after it, so that they wait as usual.
+        self._released = asyncio.Event()
+        self._waiting = 0
 
     def start(self, pending: Sequence[RunnableJob]) -> None:
         """
@@ -223,6 +227,18 @@ class JobRunner:
     def rendering(self) -> int:
         """Jobs being rendered now."""
         return self._rendering
+
+    def release(self) -> int:
+        """
+        End the injected latency of every job waiting it out now, so that they complete at once; jobs
+        submitted later wait theirs as usual. Lets a test hold renders for as long as it needs, then end
+        them as soon as what it waited for has happened.
+
+        :return: how many jobs were released.
+        """
+        released, self._released = self._released, asyncio.Event()
+        released.set()
+        return self._waiting
 
     def _find(self, job_id: str) -> tuple[JobStore, RunnableJob] | None:
         for store in self._stores:
@@ -266,7 +282,12 @@ class JobRunner:
     async def _finish(self, store: JobStore, job: RunnableJob, outcome: RenderOutcome) -> None:
         delay = job.ready_at - time.time()
         if delay > 0:
-            await asyncio.sleep(delay)
+            self._waiting += 1
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._released.wait(), delay)
+            finally:
+                self._waiting -= 1
         if store.get(job.job_id) is None:
             # Deleted (v3 DELETE) while it rendered: drop its outputs instead of bringing it back.
             for name in (f"{job.job_id}.mp4", outcome.caption_file):

@@ -316,6 +316,10 @@ class EmulatorHandle:
         """``POST /_admin/reset-stats``."""
         return self._admin("POST", "/_admin/reset-stats")
 
+    def release(self) -> int:
+        """``POST /_admin/release``: every job waiting out its latency completes now; how many did."""
+        return int(self._admin("POST", "/_admin/release")["released"])
+
     def faults(self) -> dict[str, Any]:
         """``GET /_admin/faults``."""
         return self._admin("GET", "/_admin/faults")

@@ -116,6 +116,28 @@ def test_fail_rate_and_latency(make_data_dir: Callable[[], Path]) -> None:
         assert wait_final(emulator, submit_ok(emulator, faceswap_body(emulator)))["status"] == "completed"
 
 
+def test_release_ends_the_latency_of_waiting_jobs_only(make_data_dir: Callable[[], Path]) -> None:
+    with run_emulator(make_data_dir(), render="stub", latency=600, seed=1) as emulator:
+        held = [submit_ok(emulator, faceswap_body(emulator)) for _ in range(3)]
+        deadline = time.monotonic() + 30
+        while emulator.healthz()["queued"] or emulator.healthz()["rendering"]:  # rendered, waiting
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.3)
+        assert {status_of(emulator, job)[1]["data"]["status"] for job in held} == {"processing"}
+        started = time.monotonic()
+        assert emulator.release() == 3
+        assert {wait_final(emulator, job, timeout=10)["status"] for job in held} == {"completed"}
+        assert time.monotonic() - started < 10
+        # A job submitted after the release waits out its own latency.
+        later = submit_ok(emulator, faceswap_body(emulator))
+        time.sleep(1.0)
+        assert status_of(emulator, later)[1]["data"]["status"] != "completed"
+        assert emulator.release() == 1
+        assert wait_final(emulator, later, timeout=10)["status"] == "completed"
+        assert emulator.release() == 0
+
+
 def test_settings_parse_and_validate() -> None:
     assert LatencyRange.parse("1-3") == LatencyRange(1.0, 3.0)
     assert LatencyRange.parse(2) == LatencyRange(2.0, 2.0)

@@ -66,9 +66,9 @@ V3_CREATE_DELAY = 6
 # Renders outlast a kill, a retry delay and a new task process. Airflow 3.3.2 also fails a deferred task
 # whose trigger fires before its worker was reaped (apache/airflow#66374): never complete within seconds.
 WORKER_KILL_RENDER_SECONDS = 20
-# All ten tasks must be deferred before the first render ends: about 11 s after the run starts on the
-# 2-core development machine, so this leaves room for a machine three times slower.
-TRIGGERER_KILL_RENDER_SECONDS = 40
+# Renders are held through deferring all ten tasks (about 11 s after the run starts on the 2-core
+# development machine), the kill and the new triggerer's adoption, then released (POST /_admin/release).
+TRIGGERER_KILL_RENDER_SECONDS = 900
 
 
 @dataclass
@@ -324,6 +324,7 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
     stack: Stack, report: ReliabilityReport
 ) -> None:
     services, emulator = stack.services, stack.emulator
+    latency = emulator.faults()["latency"]
     emulator.set_faults(latency=TRIGGERER_KILL_RENDER_SECONDS)
     started = time.time()
     run_id = stack.runs[TRIGGERER_KILL_DAG] = services.trigger(TRIGGERER_KILL_DAG)
@@ -350,14 +351,20 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
     def adopted(observation: RunObservation) -> None:
         kill_the_triggerer_once_all_are_deferred(observation)
         if "restarted_at" in killed:
+            rows = services.triggers()
             killed.setdefault("new_triggerer_ids", set()).update(
-                row["triggerer_id"] for row in services.triggers() if row["triggerer_id"] is not None
+                row["triggerer_id"] for row in rows if row["triggerer_id"] is not None
             )
+            held = [row for row in rows if row["triggerer_id"] not in killed["triggerer_ids"]]
+            if "released" not in killed and len(held) == TRIGGERER_KILL_SIZE:
+                killed["released"] = emulator.release()  # every trigger adopted: let the renders end
 
     try:
         observation = services.wait_for_run(TRIGGERER_KILL_DAG, run_id, timeout=400, watch=adopted)
     except Exception as err:
         raise AssertionError(f"{err}{services.log_tails()}") from err
+    finally:
+        emulator.set_faults(latency=latency)
     tis = observation.task_instances
     results = [mapped_result(stack, TRIGGERER_KILL_DAG, "swap", ti["map_index"]) for ti in tis]
     submissions = stack.request_log.submissions(faces("triggerer-kill"))
@@ -384,6 +391,7 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
     assert killed, f"the triggerer was never killed; states seen: {observation.task_states}"
     assert killed["submissions"] == TRIGGERER_KILL_SIZE
     assert killed["still_deferred"] == TRIGGERER_KILL_SIZE, "a dead triggerer fails no task"
+    assert killed.get("released") == TRIGGERER_KILL_SIZE, "every render was held until the adoption"
     assert observation.run["state"] == "success", services.log_tails()
     assert {(ti["state"], ti["try_number"]) for ti in tis} == {("success", 1)}, "no try failed"
     assert not states_seen & {"failed", "up_for_retry"}, observation.task_states

@@ -34,7 +34,7 @@ import pytest
 from tests.dags.heygen_topology_dags import BATCH_SIZE, BUCKET, CHAIN_LENGTH, DEFERRED_SIZE, HEYGEN_POOL
 from tests.support.v3_emulator import grown
 from tests.system.backends import BackendMissing
-from tests.system.topology import API_KEY, Topology, run_topology
+from tests.system.topology import API_KEY, RENDER_SECONDS, Topology, run_topology
 
 pytestmark = [pytest.mark.services, pytest.mark.topology, pytest.mark.timeout(1500)]
 
@@ -45,6 +45,9 @@ PIPELINE_RUNS = 4
 HEYGEN_TASK_STATES = ("running", "deferred", "queued", "scheduled", "up_for_reschedule")
 LARGE_VIDEO_BYTES = 200 * 1024 * 1024
 RSS_LIMIT = 64 * 1024 * 1024
+# The failover tests hold every render this long, outlasting whatever the machine's pace, and release them
+# (the emulator's POST /_admin/release) as soon as the failover they wait for has been seen.
+HELD_RENDER_SECONDS = 900
 # What the tests share: the example pipeline's runs, the failover counts.
 SHARED: dict[str, Any] = {"counts": {}}
 
@@ -414,8 +417,8 @@ def test_a_large_video_goes_up_in_multipart_parts_with_bounded_memory(topo: Topo
 
 def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first_try(topo: Topology) -> None:
     services, dag_id = topo.services, "heygen_topology_deferred"
-    # Renders outlast deferring all twenty, the kill and the health-check threshold.
-    topo.emulator.set_faults(latency=75)
+    # Renders are held through deferring all twenty, the kill and the adoption, then released.
+    topo.emulator.set_faults(latency=HELD_RENDER_SECONDS)
     before = topo.submissions()
     started = time.time()
     run_id = topo.trigger(dag_id)
@@ -429,6 +432,7 @@ def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first
                     rows.get(t) in killed["survivor_jobs"] for t in killed["victim_triggers"] if t in rows
                 ):
                     killed["adopted_at"] = time.monotonic()
+                    killed["released"] = topo.emulator.release()
             return
         if observation.count("deferred") < DEFERRED_SIZE:
             return
@@ -466,10 +470,11 @@ def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first
     victim = killed.get("victim")
     if victim:
         services.start(victim)
-    topo.emulator.set_faults(latency=10)
+    topo.emulator.set_faults(latency=RENDER_SECONDS)
 
     assert killed, f"never saw all {DEFERRED_SIZE} deferred; states seen: {observation.task_states}"
     assert killed["submissions"] == {"FaceswapNode": DEFERRED_SIZE}
+    assert killed["released"] == DEFERRED_SIZE, "every render was still held when the triggers were adopted"
     # Which triggerer picks up new triggers is a race between their loops: the twenty may all be on one
     # (seen in CI), and then the survivor adopts all of them. The spread itself is the pipeline test's.
     assert killed["split"][killed["victim"]] >= 1, f"the killed triggerer ran none: {killed['split']}"
@@ -494,7 +499,8 @@ def worker_running(topo: Topology, ti_id: str) -> str | None:
 
 def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo: Topology) -> None:
     services, dag_id = topo.services, "heygen_topology_sync"
-    topo.emulator.set_faults(latency=60)
+    # The render is held through the kill, the heartbeat timeout and the retry's reattaching, then released.
+    topo.emulator.set_faults(latency=HELD_RENDER_SECONDS)
     before = topo.submissions()
     started = time.time()
     run_id = topo.trigger(dag_id)
@@ -506,11 +512,20 @@ def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo:
     time.sleep(2)  # it polls now
     services.kill(victim)
     killed_at = time.time()
+    released: list[int] = []
+
+    def release_once_the_retry_reattached(observation: Any) -> None:
+        if released or observation.task_instances[0]["try_number"] < 2:
+            return
+        with contextlib.suppress(Exception):  # the second try's log may not be served yet
+            if "Reattaching to HeyGen execution" in services.task_log(dag_id, run_id, "swap_sync", 2):
+                released.append(topo.emulator.release())
+
     try:
-        observation = topo.wait(dag_id, run_id, timeout=400)
+        observation = topo.wait(dag_id, run_id, timeout=400, watch=release_once_the_retry_reattached)
     finally:
         services.start(victim)
-        topo.emulator.set_faults(latency=10)
+        topo.emulator.set_faults(latency=RENDER_SECONDS)
     first, second = services.tries(dag_id, run_id, "swap_sync")
     counts = {
         "killed_worker": victim,
@@ -522,6 +537,7 @@ def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo:
     }
     SHARED["counts"]["worker_killed"] = counts
     assert observation.run["state"] == "success", services.log_tails()
+    assert released == [1], "the render was still held when the retry reattached"
     assert first["state"] != "success" and second["state"] == "success"
     assert first["hostname"] == victim and second["hostname"] not in (victim, None)
     retry_log = services.task_log(dag_id, run_id, "swap_sync", 2)
