@@ -43,9 +43,10 @@ lint: $(STAMP)
 	$(call step,mypy,$(BIN)/mypy,mypy)
 
 # Two pytest-xdist workers, whole files each, longest first (tests/conftest.py): the topology beside the rest;
-# start-ups of Airflow services take turns (tests/system/harness.py). Measured on 2 cores (2026-12-03, make
-# test from a cold mypy cache): 12:42 against over 20 min in one process (TEST_JOBS=1), once the topology's
-# Celery workers stopped spending two thirds of their CPU re-importing modules (tests/system/celery_config.py).
+# start-ups of Airflow services take turns (tests/system/harness.py). Measured on 2 cores (make test from a
+# cold mypy cache): 12:42 on 2026-12-03, once the topology's Celery workers stopped re-importing modules
+# (tests/system/celery_config.py); 8:14 on 2026-12-04, once the failover tests stopped waiting out renders
+# (the emulator's POST /_admin/release).
 TEST_JOBS ?= 2
 PARALLEL := $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder)
 
