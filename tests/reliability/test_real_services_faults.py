@@ -365,6 +365,7 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
         raise AssertionError(f"{err}{services.log_tails()}") from err
     finally:
         emulator.set_faults(latency=latency)
+        emulator.release()  # nothing is held for the tests after this one, after a failed wait too
     tis = observation.task_instances
     results = [mapped_result(stack, TRIGGERER_KILL_DAG, "swap", ti["map_index"]) for ti in tis]
     submissions = stack.request_log.submissions(faces("triggerer-kill"))

@@ -454,7 +454,15 @@ def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first
         services.kill(victim)
         killed["at"] = time.monotonic()
 
-    observation = topo.wait(dag_id, run_id, timeout=420, watch=kill_once_all_are_deferred)
+    try:
+        observation = topo.wait(dag_id, run_id, timeout=420, watch=kill_once_all_are_deferred)
+        ended = time.time()
+    finally:
+        # Whatever happened, the tests after this one find both triggerers and no render held.
+        topo.emulator.set_faults(latency=RENDER_SECONDS)
+        topo.emulator.release()
+        if "victim" in killed:
+            services.start(killed["victim"])
     tis = all_task_instances(topo, dag_id, run_id)
     states_seen = {state for states in observation.task_states.values() for state in states}
     counts = {
@@ -464,17 +472,13 @@ def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first
         "submissions": submissions_since(topo, before),
         "task_retries": sum(ti["try_number"] - 1 for ti in tis),
         "failures": sum(ti["state"] != "success" for ti in tis),
-        "seconds": round(time.time() - started, 1),
+        "seconds": round(ended - started, 1),
     }
     SHARED["counts"]["triggerer_killed"] = counts
-    victim = killed.get("victim")
-    if victim:
-        services.start(victim)
-    topo.emulator.set_faults(latency=RENDER_SECONDS)
 
     assert killed, f"never saw all {DEFERRED_SIZE} deferred; states seen: {observation.task_states}"
     assert killed["submissions"] == {"FaceswapNode": DEFERRED_SIZE}
-    assert killed["released"] == DEFERRED_SIZE, "every render was still held when the triggers were adopted"
+    assert killed.get("released") == DEFERRED_SIZE, "every render was held until the triggers were adopted"
     # Which triggerer picks up new triggers is a race between their loops: the twenty may all be on one
     # (seen in CI), and then the survivor adopts all of them. The spread itself is the pipeline test's.
     assert killed["split"][killed["victim"]] >= 1, f"the killed triggerer ran none: {killed['split']}"
@@ -526,6 +530,7 @@ def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo:
     finally:
         services.start(victim)
         topo.emulator.set_faults(latency=RENDER_SECONDS)
+        topo.emulator.release()  # nothing is held after a failed wait either
     first, second = services.tries(dag_id, run_id, "swap_sync")
     counts = {
         "killed_worker": victim,
