@@ -38,6 +38,8 @@ from typing import IO, Any
 _READY_PREFIX = "HeyGen emulator listening on "
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEST_API_KEY = "emulator-test-key"
+# How long held_renders() holds a render: longer than any failover a test waits for, however slow the machine.
+HELD_RENDER_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,23 @@ class EmulatorHandle:
     def release(self) -> int:
         """``POST /_admin/release``: every job waiting out its latency completes now; how many did."""
         return int(self._admin("POST", "/_admin/release")["released"])
+
+    @contextlib.contextmanager
+    def held_renders(self, seconds: float = HELD_RENDER_SECONDS) -> Iterator[EmulatorHandle]:
+        """
+        Hold every render submitted inside the block for ``seconds`` (the injected latency), so that a test
+        can :meth:`release` them once what it waits for has happened; at exit, however the block ended,
+        the latency is the one before and every render then waiting out its latency is released.
+
+        :param seconds: the latency inside the block.
+        """
+        before = self.faults()["latency"]
+        self.set_faults(latency=seconds)
+        try:
+            yield self
+        finally:
+            self.set_faults(latency=before)
+            self.release()
 
     def faults(self) -> dict[str, Any]:
         """``GET /_admin/faults``."""

@@ -116,26 +116,37 @@ def test_fail_rate_and_latency(make_data_dir: Callable[[], Path]) -> None:
         assert wait_final(emulator, submit_ok(emulator, faceswap_body(emulator)))["status"] == "completed"
 
 
+def wait_rendered(emulator: EmulatorHandle) -> None:
+    """Until every submitted job is rendered and waits out its latency (what a release ends)."""
+    deadline = time.monotonic() + 30
+    while emulator.healthz()["queued"] or emulator.healthz()["rendering"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)  # from the end of the render to waiting: one turn of the emulator's loop
+
+
 def test_release_ends_the_latency_of_waiting_jobs_only(make_data_dir: Callable[[], Path]) -> None:
-    with run_emulator(make_data_dir(), render="stub", latency=600, seed=1) as emulator:
-        held = [submit_ok(emulator, faceswap_body(emulator)) for _ in range(3)]
-        deadline = time.monotonic() + 30
-        while emulator.healthz()["queued"] or emulator.healthz()["rendering"]:  # rendered, waiting
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        time.sleep(0.3)
-        assert {status_of(emulator, job)[1]["data"]["status"] for job in held} == {"processing"}
-        started = time.monotonic()
-        assert emulator.release() == 3
-        assert {wait_final(emulator, job, timeout=10)["status"] for job in held} == {"completed"}
-        assert time.monotonic() - started < 10
-        # A job submitted after the release waits out its own latency.
-        later = submit_ok(emulator, faceswap_body(emulator))
-        time.sleep(1.0)
-        assert status_of(emulator, later)[1]["data"]["status"] != "completed"
-        assert emulator.release() == 1
-        assert wait_final(emulator, later, timeout=10)["status"] == "completed"
-        assert emulator.release() == 0
+    with run_emulator(make_data_dir(), render="stub", latency=0.5, seed=1) as emulator:
+        with emulator.held_renders(600):
+            held = [submit_ok(emulator, faceswap_body(emulator)) for _ in range(3)]
+            wait_rendered(emulator)
+            assert {status_of(emulator, job)[1]["data"]["status"] for job in held} == {"processing"}
+            started = time.monotonic()
+            assert emulator.release() == 3
+            assert {wait_final(emulator, job, timeout=10)["status"] for job in held} == {"completed"}
+            assert time.monotonic() - started < 10
+            # A job submitted after the release waits out its own latency.
+            later = submit_ok(emulator, faceswap_body(emulator))
+            time.sleep(1.0)
+            assert status_of(emulator, later)[1]["data"]["status"] != "completed"
+            assert emulator.release() == 1
+            assert wait_final(emulator, later, timeout=10)["status"] == "completed"
+            assert emulator.release() == 0
+            still_held = submit_ok(emulator, faceswap_body(emulator))
+            wait_rendered(emulator)
+        # Leaving the block restores the latency before it and lets what it still held end.
+        assert emulator.faults()["latency"] == "0.5"
+        assert wait_final(emulator, still_held, timeout=10)["status"] == "completed"
 
 
 def test_settings_parse_and_validate() -> None:

@@ -66,9 +66,6 @@ V3_CREATE_DELAY = 6
 # Renders outlast a kill, a retry delay and a new task process. Airflow 3.3.2 also fails a deferred task
 # whose trigger fires before its worker was reaped (apache/airflow#66374): never complete within seconds.
 WORKER_KILL_RENDER_SECONDS = 20
-# Renders are held through deferring all ten tasks (about 11 s after the run starts on the 2-core
-# development machine), the kill and the new triggerer's adoption, then released (POST /_admin/release).
-TRIGGERER_KILL_RENDER_SECONDS = 900
 
 
 @dataclass
@@ -324,10 +321,6 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
     stack: Stack, report: ReliabilityReport
 ) -> None:
     services, emulator = stack.services, stack.emulator
-    latency = emulator.faults()["latency"]
-    emulator.set_faults(latency=TRIGGERER_KILL_RENDER_SECONDS)
-    started = time.time()
-    run_id = stack.runs[TRIGGERER_KILL_DAG] = services.trigger(TRIGGERER_KILL_DAG)
     killed: dict[str, Any] = {}
 
     def kill_the_triggerer_once_all_are_deferred(observation: RunObservation) -> None:
@@ -355,17 +348,19 @@ def test_a_killed_triggerer_is_replaced_and_every_deferred_task_completes(
             killed.setdefault("new_triggerer_ids", set()).update(
                 row["triggerer_id"] for row in rows if row["triggerer_id"] is not None
             )
-            held = [row for row in rows if row["triggerer_id"] not in killed["triggerer_ids"]]
-            if "released" not in killed and len(held) == TRIGGERER_KILL_SIZE:
+            adopted_rows = [row for row in rows if row["triggerer_id"] not in killed["triggerer_ids"]]
+            if "released" not in killed and len(adopted_rows) == TRIGGERER_KILL_SIZE:
                 killed["released"] = emulator.release()  # every trigger adopted: let the renders end
 
-    try:
-        observation = services.wait_for_run(TRIGGERER_KILL_DAG, run_id, timeout=400, watch=adopted)
-    except Exception as err:
-        raise AssertionError(f"{err}{services.log_tails()}") from err
-    finally:
-        emulator.set_faults(latency=latency)
-        emulator.release()  # nothing is held for the tests after this one, after a failed wait too
+    # Renders are held through deferring all ten tasks (about 11 s after the run starts on the 2-core
+    # development machine), the kill and the new triggerer's adoption, then released.
+    started = time.time()
+    with emulator.held_renders():
+        run_id = stack.runs[TRIGGERER_KILL_DAG] = services.trigger(TRIGGERER_KILL_DAG)
+        try:
+            observation = services.wait_for_run(TRIGGERER_KILL_DAG, run_id, timeout=400, watch=adopted)
+        except Exception as err:
+            raise AssertionError(f"{err}{services.log_tails()}") from err
     tis = observation.task_instances
     results = [mapped_result(stack, TRIGGERER_KILL_DAG, "swap", ti["map_index"]) for ti in tis]
     submissions = stack.request_log.submissions(faces("triggerer-kill"))

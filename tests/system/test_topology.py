@@ -34,7 +34,7 @@ import pytest
 from tests.dags.heygen_topology_dags import BATCH_SIZE, BUCKET, CHAIN_LENGTH, DEFERRED_SIZE, HEYGEN_POOL
 from tests.support.v3_emulator import grown
 from tests.system.backends import BackendMissing
-from tests.system.topology import API_KEY, RENDER_SECONDS, Topology, run_topology
+from tests.system.topology import API_KEY, Topology, run_topology
 
 pytestmark = [pytest.mark.services, pytest.mark.topology, pytest.mark.timeout(1500)]
 
@@ -45,9 +45,6 @@ PIPELINE_RUNS = 4
 HEYGEN_TASK_STATES = ("running", "deferred", "queued", "scheduled", "up_for_reschedule")
 LARGE_VIDEO_BYTES = 200 * 1024 * 1024
 RSS_LIMIT = 64 * 1024 * 1024
-# The failover tests hold every render this long, outlasting whatever the machine's pace, and release them
-# (the emulator's POST /_admin/release) as soon as the failover they wait for has been seen.
-HELD_RENDER_SECONDS = 900
 # What the tests share: the example pipeline's runs, the failover counts.
 SHARED: dict[str, Any] = {"counts": {}}
 
@@ -417,11 +414,7 @@ def test_a_large_video_goes_up_in_multipart_parts_with_bounded_memory(topo: Topo
 
 def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first_try(topo: Topology) -> None:
     services, dag_id = topo.services, "heygen_topology_deferred"
-    # Renders are held through deferring all twenty, the kill and the adoption, then released.
-    topo.emulator.set_faults(latency=HELD_RENDER_SECONDS)
     before = topo.submissions()
-    started = time.time()
-    run_id = topo.trigger(dag_id)
     killed: dict[str, Any] = {}
 
     def kill_once_all_are_deferred(observation: Any) -> None:
@@ -454,15 +447,16 @@ def test_a_killed_triggerer_s_triggers_are_adopted_and_every_task_succeeds_first
         services.kill(victim)
         killed["at"] = time.monotonic()
 
-    try:
-        observation = topo.wait(dag_id, run_id, timeout=420, watch=kill_once_all_are_deferred)
-        ended = time.time()
-    finally:
-        # Whatever happened, the tests after this one find both triggerers and no render held.
-        topo.emulator.set_faults(latency=RENDER_SECONDS)
-        topo.emulator.release()
-        if "victim" in killed:
-            services.start(killed["victim"])
+    # Renders are held through deferring all twenty, the kill and the adoption, then released.
+    started = time.time()
+    with topo.emulator.held_renders():
+        run_id = topo.trigger(dag_id)
+        try:
+            observation = topo.wait(dag_id, run_id, timeout=420, watch=kill_once_all_are_deferred)
+            ended = time.time()
+        finally:
+            if "victim" in killed:  # the tests after this one find both triggerers
+                services.start(killed["victim"])
     tis = all_task_instances(topo, dag_id, run_id)
     states_seen = {state for states in observation.task_states.values() for state in states}
     counts = {
@@ -504,33 +498,34 @@ def worker_running(topo: Topology, ti_id: str) -> str | None:
 def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo: Topology) -> None:
     services, dag_id = topo.services, "heygen_topology_sync"
     # The render is held through the kill, the heartbeat timeout and the retry's reattaching, then released.
-    topo.emulator.set_faults(latency=HELD_RENDER_SECONDS)
-    before = topo.submissions()
-    started = time.time()
-    run_id = topo.trigger(dag_id)
-    wait_until(
-        "the sync task's submission", lambda: submissions_since(topo, before).get("FaceswapNode"), 180, 0.5
-    )
-    (ti,) = services.task_instances(dag_id, run_id)
-    victim = wait_until("the worker running the task", lambda: worker_running(topo, ti["id"]), 60, 0.2)
-    time.sleep(2)  # it polls now
-    services.kill(victim)
-    killed_at = time.time()
-    released: list[int] = []
+    with topo.emulator.held_renders():
+        before = topo.submissions()
+        started = time.time()
+        run_id = topo.trigger(dag_id)
+        wait_until(
+            "the sync task's submission",
+            lambda: submissions_since(topo, before).get("FaceswapNode"),
+            180,
+            0.5,
+        )
+        (ti,) = services.task_instances(dag_id, run_id)
+        victim = wait_until("the worker running the task", lambda: worker_running(topo, ti["id"]), 60, 0.2)
+        time.sleep(2)  # it polls now
+        services.kill(victim)
+        killed_at = time.time()
+        released: list[int] = []
 
-    def release_once_the_retry_reattached(observation: Any) -> None:
-        if released or observation.task_instances[0]["try_number"] < 2:
-            return
-        with contextlib.suppress(Exception):  # the second try's log may not be served yet
-            if "Reattaching to HeyGen execution" in services.task_log(dag_id, run_id, "swap_sync", 2):
-                released.append(topo.emulator.release())
+        def release_once_the_retry_reattached(observation: Any) -> None:
+            if released or observation.task_instances[0]["try_number"] < 2:
+                return
+            with contextlib.suppress(Exception):  # the second try's log may not be served yet
+                if "Reattaching to HeyGen execution" in services.task_log(dag_id, run_id, "swap_sync", 2):
+                    released.append(topo.emulator.release())
 
-    try:
-        observation = topo.wait(dag_id, run_id, timeout=400, watch=release_once_the_retry_reattached)
-    finally:
-        services.start(victim)
-        topo.emulator.set_faults(latency=RENDER_SECONDS)
-        topo.emulator.release()  # nothing is held after a failed wait either
+        try:
+            observation = topo.wait(dag_id, run_id, timeout=400, watch=release_once_the_retry_reattached)
+        finally:
+            services.start(victim)
     first, second = services.tries(dag_id, run_id, "swap_sync")
     counts = {
         "killed_worker": victim,
