@@ -1,6 +1,7 @@
 """
-HeyGen's v3 schemas (``operations.json`` from HeyGen's CLI, kept outside this repository) as
-``jsonschema`` validators, and a client that checks every request it sends and every answer it gets.
+HeyGen's v3 schemas (``reference/heygen-v3/operations.json``, from HeyGen's CLI: see
+``reference/SOURCE.md``) as ``jsonschema`` validators, and a client that checks every request it
+sends and every answer it gets.
 
 The schemas are OpenAPI 3.0 flavoured: ``nullable`` becomes "or null", and a ``oneOf`` with a
 ``discriminator`` is narrowed to the branch whose discriminator says ``Must be '<value>'`` (or to
@@ -17,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 
 from airflow_heygen.emulator.testing import EmulatorHandle
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OPERATIONS_PATH = REPO_ROOT.parent / "shared/reference/heygen-v3/operations.json"
+OPERATIONS_PATH = REPO_ROOT / "reference/heygen-v3/operations.json"
 _MUST_BE = re.compile(r"Must be '([a-z_0-9]+)'")
 
 # Not in operations.json (HeyGen documents it in prose): every v3 error answer has this shape.
@@ -103,9 +103,7 @@ class Operation:
 
 @functools.cache
 def operations() -> tuple[Operation, ...]:
-    """Every operation (the test is skipped when operations.json is absent)."""
-    if not OPERATIONS_PATH.is_file():
-        pytest.skip(f"HeyGen v3 schemas not found at {OPERATIONS_PATH}: contract checks need them")
+    """Every operation of the repository's copy of operations.json."""
     raw = json.loads(OPERATIONS_PATH.read_text(encoding="utf-8"))["operations"]
     return tuple(
         Operation(
