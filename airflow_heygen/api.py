@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_heygen.defaults import (
     DEFAULT_MAX_RETRY_AFTER,
@@ -116,9 +117,82 @@ def _number_from_extra(extra: Mapping[str, Any], key: str, default: float, *, mi
     return float(value)
 
 
+# The one form HEYGEN_API_URL may take, as its errors tell it.
+BASE_URL_FORM = "http(s)://host[:port], e.g. http://127.0.0.1:8765 or https://api.heygen.com"
+
+
+def base_url_from_env(value: str) -> str:
+    """
+    The base URL that ``HEYGEN_API_URL`` holds, without its trailing slash; raise, naming the variable,
+    what is wrong and the form expected, for anything but ``http(s)://host[:port]``: a URL without a
+    scheme would otherwise be joined into request URLs nothing can send, and a path or a query would
+    silently become part of every endpoint's URL.
+
+    :param value: the variable's value, not empty.
+    :raises HeyGenInputError: with ``field="HEYGEN_API_URL"``.
+    """
+    problem = _base_url_problem(value)
+    if problem is not None:
+        raise HeyGenInputError(BASE_URL_ENV_VAR, f"{problem}; expected {BASE_URL_FORM}")
+    parts = urlsplit(value)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _base_url_problem(value: str) -> str | None:
+    """What keeps ``value`` from being ``http(s)://host[:port]`` (a trailing slash is fine), if anything."""
+    shown = repr(value) if len(value) <= 100 else f"{value[:97]!r}..."
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return f"{shown} contains whitespace or control characters"
+    if "://" not in value:
+        # "127.0.0.1:8765" or "localhost:8765" (which urlsplit would read as the scheme "localhost").
+        return f"{shown} has no scheme (did you mean 'http://{value.rstrip('/')}'?)"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - reading the port validates it
+    except ValueError as err:
+        return f"{shown} is not a valid URL ({err})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{shown} has the scheme {parts.scheme!r}, not http or https"
+    if not parts.hostname:
+        return f"{shown} has no host"
+    if parts.username is not None or parts.password is not None:
+        # The key travels in a header; credentials in the URL would reach logs and error messages.
+        return f"the URL carries a user name or password before its host {parts.hostname!r}"
+    if parts.path not in ("", "/"):
+        return f"{shown} has a path ({parts.path!r}), but the provider adds the paths (/v1/..., /v3/...)"
+    if parts.query or "?" in value:
+        return f"{shown} has a query ({'?' + parts.query!r})"
+    if parts.fragment or "#" in value:
+        return f"{shown} has a fragment ({'#' + parts.fragment!r})"
+    return None
+
+
+def base_url_env_value() -> str | None:
+    """The value of ``HEYGEN_API_URL`` without surrounding blanks, or None when it is unset or blank."""
+    value = os.environ.get(BASE_URL_ENV_VAR, "").strip()
+    return value or None
+
+
 def default_base_url() -> str:
-    """HeyGen's API, or the URL in ``HEYGEN_API_URL`` (tests, the emulator)."""
-    return (os.environ.get(BASE_URL_ENV_VAR) or DEFAULT_BASE_URL).rstrip("/")
+    """
+    HeyGen's API, or the URL in ``HEYGEN_API_URL`` (tests, the emulator), checked.
+
+    :raises HeyGenInputError: when ``HEYGEN_API_URL`` is not of the form ``http(s)://host[:port]``.
+    """
+    value = base_url_env_value()
+    return base_url_from_env(value) if value is not None else DEFAULT_BASE_URL
+
+
+def default_base_url_origin() -> str:
+    """
+    Where requests go without a connection's host, and why, for the log: ``http://127.0.0.1:8765
+    (from HEYGEN_API_URL)`` or ``HeyGen's public API https://api.heygen.com``.
+
+    :raises HeyGenInputError: when ``HEYGEN_API_URL`` is not of the form ``http(s)://host[:port]``.
+    """
+    if base_url_env_value() is not None:
+        return f"{default_base_url()} (from {BASE_URL_ENV_VAR})"
+    return f"HeyGen's public API {DEFAULT_BASE_URL}"
 
 
 @dataclass(frozen=True)

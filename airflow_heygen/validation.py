@@ -24,12 +24,35 @@ def _describe(value: object) -> str:
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
+# What a missing value (None, or empty) is told, whatever type the field wants.
+REQUIRED = "is required"
+
+
+def _missing(value: object) -> bool:
+    """
+    Whether ``value`` was left out: None, or an empty (or blank) string or collection. A missing field
+    is told so, rather than as a value of the wrong type ("must be a string, got NoneType None").
+    """
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, (Mapping, Sequence)) and not isinstance(value, bytes) and not value
+
+
 def require_text(field: str, value: object) -> str:
-    """Return ``value`` if it is a non-blank string, else raise naming ``field``."""
+    """
+    Return ``value`` if it is a non-blank string, else raise naming ``field``.
+
+    :param field: the argument or input path, for the error.
+    :param value: the value given.
+    :raises HeyGenInputError: ``<field>: is required`` when it is missing (None or blank), else a
+        message naming the type given.
+    """
+    if _missing(value):
+        raise HeyGenInputError(field, REQUIRED)
     if not isinstance(value, str):
         raise HeyGenInputError(field, f"must be a string, got {type(value).__name__} {_describe(value)}")
-    if not value.strip():
-        raise HeyGenInputError(field, "must not be empty")
     return value
 
 
@@ -57,6 +80,8 @@ def require_http_url(field: str, value: object) -> str:
 
 def require_positive_number(field: str, value: object) -> float:
     """Return ``value`` as a float if it is a finite number above zero, else raise naming ``field``."""
+    if _missing(value):
+        raise HeyGenInputError(field, REQUIRED)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise HeyGenInputError(field, f"must be a number, got {type(value).__name__} {_describe(value)}")
     if not math.isfinite(value) or value <= 0:
@@ -106,12 +131,51 @@ def _require_keys(workflow_input: Mapping[str, Any], *paths: str) -> None:
 def _check_avatar_inference(workflow_input: Mapping[str, Any]) -> None:
     _require_keys(workflow_input, "avatar.avatar_id")
     audio_list = workflow_input.get("audio_list")
-    if not isinstance(audio_list, list) or not audio_list:
+    if _missing(audio_list):
+        raise HeyGenInputError("input.audio_list", REQUIRED)
+    if not isinstance(audio_list, list):
         raise HeyGenInputError("input.audio_list", "must be a non-empty list of {'audio_url': ...} objects")
     for index, item in enumerate(audio_list):
         if not isinstance(item, Mapping):
             raise HeyGenInputError(f"input.audio_list[{index}]", f"must be an object, got {_describe(item)}")
         require_http_url(f"input.audio_list[{index}].audio_url", item.get("audio_url"))
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by at most one insertion, deletion, substitution or swap of neighbours."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[start:] == b[start + 1 :]
+    swapped = a[start + 1 : start + 2] + a[start : start + 1] == b[start : start + 2]
+    return a[start + 1 :] == b[start + 1 :] or (swapped and a[start + 2 :] == b[start + 2 :])
+
+
+def require_known_workflow_type(name: str) -> str:
+    """
+    Return ``name``, unless it is a near miss of a known workflow type (another case, or one typo away,
+    e.g. ``"FaceSwapNode"`` or ``"FaceswapNod"``): HeyGen would refuse it only after a round trip, or
+    run nothing useful, so it is refused here with the type meant. A name far from every known type
+    passes: HeyGen may know workflow types this provider does not.
+
+    :param name: the workflow type given.
+    :raises HeyGenInputError: naming the known type it nearly is.
+    """
+    known = [member.value for member in WorkflowType]
+    if name in known:
+        return name
+    near = [value for value in known if _within_one_edit(name.lower(), value.lower())]
+    if near:
+        raise HeyGenInputError(
+            "workflow_type",
+            f"unknown workflow type {name!r}; did you mean {near[0]!r}? Known types: {', '.join(known)}",
+        )
+    return name
 
 
 def validate_workflow(workflow_type: object, workflow_input: object) -> tuple[str, dict[str, Any]]:
@@ -125,7 +189,9 @@ def validate_workflow(workflow_type: object, workflow_input: object) -> tuple[st
     :param workflow_input: the ``input`` object of the request.
     :raises HeyGenInputError: naming the field and the problem.
     """
-    name = require_text("workflow_type", workflow_type)
+    name = require_known_workflow_type(require_text("workflow_type", workflow_type))
+    if workflow_input is None:
+        raise HeyGenInputError("input", REQUIRED)
     if not isinstance(workflow_input, Mapping):
         raise HeyGenInputError("input", f"must be a dict, got {type(workflow_input).__name__}")
     require_json("input", workflow_input)

@@ -7,12 +7,14 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_heygen.api import ConnectionSettings
+from airflow_heygen.api import API_KEY_ENV_VAR, ConnectionSettings, default_base_url_origin
 from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenTLSError, HeyGenUnavailableError
 from airflow_heygen.models import Execution, ExecutionStatus
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+
+    from airflow_heygen.kinds import Job
 
 
 def resolve_settings(
@@ -37,6 +39,31 @@ def resolve_settings(
         password=conn.password if conn else None,
         extra=extra,
     )
+
+
+def log_where_requests_go(
+    log: logging.Logger | Any, conn_id: str, conn: Connection | None, settings: ConnectionSettings
+) -> None:
+    """
+    Say once which HeyGen host a hook talks to, and why: ``No connection 'heygen_default': using the
+    key in HEYGEN_API_KEY and http://127.0.0.1:8765 (from HEYGEN_API_URL)``, or ``HeyGen API at
+    https://api.heygen.com (connection 'heygen_default')``. Never the key.
+
+    :param log: the hook's logger.
+    :param conn_id: the connection id.
+    :param conn: the connection, or None when it does not exist.
+    :param settings: the settings resolved from it.
+    """
+    if conn is None:
+        # Resolved already, so HEYGEN_API_URL was found valid: this only tells where it came from.
+        log.info(
+            "No connection %r: using the key in %s and %s",
+            conn_id,
+            API_KEY_ENV_VAR,
+            settings.scrub(default_base_url_origin()),
+        )
+    else:
+        log.info("HeyGen API at %s (connection %r)", settings.scrub(settings.base_url), conn_id)
 
 
 def mask_key(settings: ConnectionSettings) -> ConnectionSettings:
@@ -73,29 +100,51 @@ def tls_error(settings: ConnectionSettings, err: BaseException) -> HeyGenTLSErro
 
 class StatusChangeLog:
     """
-    Logs one line per status change of a job, with the time since waiting began.
+    Logs one line per status change of a job, with the time since waiting began, naming the job's
+    kind in words: ``HeyGen video <id> is processing after 2.0s``.
 
     :param log: where to log.
-    :param execution_id: the job being watched.
+    :param job_id: the job being watched (a v3 job's id, or a workflow execution's).
+    :param description: the job's kind in words, :attr:`airflow_heygen.kinds.JobKind.description`
+        (``"video"``, ``"lip-sync"``, ``"video translation"``, ``"workflow execution"``).
     """
 
-    def __init__(self, log: logging.Logger | Any, execution_id: str) -> None:
+    def __init__(self, log: logging.Logger | Any, job_id: str, description: str) -> None:
         self.log = log
-        self.execution_id = execution_id
+        self.job_id = job_id
+        self.description = description
         self.started = time.monotonic()
         self.last: str | None = None
 
-    def observe(self, execution: Execution) -> None:
-        """Log ``execution``'s status if it differs from the last one seen."""
-        shown = execution.raw_status or execution.status.value
+    def observe(self, job: Execution | Job) -> None:
+        """
+        Log the status of ``job`` if it differs from the last one seen.
+
+        :param job: the latest read: a workflow execution or a v3 job (both have ``status`` and
+            ``raw_status``).
+        """
+        shown = job.raw_status or job.status.value
         if shown != self.last:
             self.last = shown
             self.log.info(
-                "HeyGen execution %s is %s after %.1fs",
-                self.execution_id,
+                "HeyGen %s %s is %s after %.1fs",
+                self.description,
+                self.job_id,
                 shown,
                 time.monotonic() - self.started,
             )
+
+    def completed(self, video_url: str | None) -> None:
+        """
+        Log that the job completed, with its output video URL when the read that saw it carried one
+        (a bulk status read does not: the task reads the URL afterwards).
+
+        :param video_url: the output video's URL, or None when it is not known here.
+        """
+        if video_url:
+            self.log.info("HeyGen %s %s completed: %s", self.description, self.job_id, video_url)
+        else:
+            self.log.info("HeyGen %s %s completed", self.description, self.job_id)
 
 
 def failure_reason(execution: Execution) -> str:

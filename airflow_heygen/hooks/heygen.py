@@ -14,7 +14,6 @@ from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from airflow_heygen.api import (
-    API_KEY_ENV_VAR,
     EXECUTIONS_ENDPOINT,
     MAX_RESPONSE_BYTES,
     ConnectionSettings,
@@ -25,12 +24,14 @@ from airflow_heygen.api import (
 from airflow_heygen.exceptions import (
     HeyGenError,
     HeyGenExecutionError,
+    HeyGenInputError,
     HeyGenNoAnswerError,
     HeyGenUnavailableError,
 )
 from airflow_heygen.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_heygen.hooks.common import (
     StatusChangeLog,
+    log_where_requests_go,
     mask_key,
     raise_for_outcome,
     resolve_settings,
@@ -40,6 +41,7 @@ from airflow_heygen.hooks.common import (
 )
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, shared_client_session
 from airflow_heygen.hooks.jobs import HeyGenJobsMixin, in_progress
+from airflow_heygen.kinds import WORKFLOW
 from airflow_heygen.models import Execution
 from airflow_heygen.retrying import retry_sync
 
@@ -109,15 +111,17 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
         try:
             return self.get_connection(self.heygen_conn_id)
         except AirflowNotFoundException:
-            self.log.info(
-                "No connection %r; using %s and the public API", self.heygen_conn_id, API_KEY_ENV_VAR
-            )
             return None
 
     @cached_property
     def settings(self) -> ConnectionSettings:
-        """The resolved connection settings; the key is registered with the secrets masker."""
-        return mask_key(resolve_settings(self.heygen_conn_id, self.connection))
+        """
+        The resolved connection settings; the key is registered with the secrets masker, and where
+        requests go (and why) is logged, once per hook.
+        """
+        settings = mask_key(resolve_settings(self.heygen_conn_id, self.connection))
+        log_where_requests_go(self.log, self.heygen_conn_id, self.connection, settings)
+        return settings
 
     def url_from_endpoint(self, endpoint: str | None) -> str:
         """The endpoint's URL on the resolved connection's host (with or without a connection)."""
@@ -301,12 +305,14 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
         """
         deadline = time.monotonic() + timeout
         wall_deadline = time.time() + timeout
-        progress = StatusChangeLog(self.log, execution_id)
+        progress = StatusChangeLog(self.log, execution_id, WORKFLOW.description)
         while True:
             execution = self.get_execution(execution_id, workflow_type, deadline=wall_deadline)
             progress.observe(execution)
             if execution.status.is_terminal:
-                return raise_for_outcome(execution)
+                raise_for_outcome(execution)
+                progress.completed(execution.video_url)
+                return execution
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise HeyGenExecutionError(timeout_message(execution_id, timeout), execution_id)
@@ -316,7 +322,8 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
         """Check the URL and key with ``GET /v3/users/me`` (free, no side effect); report the balance."""
         try:
             return True, self.account_summary()
-        except HeyGenError as err:
+        except (HeyGenError, HeyGenInputError) as err:
+            # HeyGenInputError: a malformed HEYGEN_API_URL; its message says what is wrong.
             return False, str(err)
         except Exception as err:
             return False, self.settings.scrub(f"{type(err).__name__}: {err}")

@@ -24,7 +24,13 @@ from airflow_heygen.api import (
     read_response,
 )
 from airflow_heygen.exceptions import HeyGenUnavailableError
-from airflow_heygen.hooks.common import amask_key, resolve_settings, tls_error, unavailable_while_reading
+from airflow_heygen.hooks.common import (
+    amask_key,
+    log_where_requests_go,
+    resolve_settings,
+    tls_error,
+    unavailable_while_reading,
+)
 from airflow_heygen.models import Execution
 from airflow_heygen.retrying import retry_async
 
@@ -222,10 +228,12 @@ class HeyGenAsyncHook(BaseHook):
         try:
             conn: Connection | None = await get_async_connection(self.heygen_conn_id, hook=self)
         except AirflowNotFoundException:
-            self.log.info("No connection %r; using HEYGEN_API_KEY and the public API", self.heygen_conn_id)
             conn = None
         extra = await get_async_extra_dejson(conn) if conn is not None and conn.extra else {}
-        return await amask_key(resolve_settings(self.heygen_conn_id, conn, extra))
+        settings = await amask_key(resolve_settings(self.heygen_conn_id, conn, extra))
+        # Once per lookup, and a trigger run looks up at most once (hooks of one loop share lookups).
+        log_where_requests_go(self.log, self.heygen_conn_id, conn, settings)
+        return settings
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[HeyGenAsyncSession]:

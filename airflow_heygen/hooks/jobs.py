@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -237,10 +237,14 @@ class HeyGenJobsMixin:
 
         :param job: the job a trigger's event reported.
         """
-        bulk_read = job_kind(job.kind).bulk_endpoint is not None
-        if job.status is not JobStatus.COMPLETED or job.video_url or not bulk_read:
+        row = job_kind(job.kind)
+        if job.status is not JobStatus.COMPLETED or job.video_url or row.bulk_endpoint is None:
             return job
-        return self.get_job(job.kind, job.id)
+        detailed = self.get_job(row, job.id)
+        # The trigger logged this completion without the URL (its bulk read had none): log it here, once.
+        if detailed.status is JobStatus.COMPLETED and detailed.video_url:
+            StatusChangeLog(self.log, job.id, row.description).completed(detailed.video_url)
+        return detailed
 
     def wait_for_job(
         self, kind: str | JobKind, job_id: str, poll_interval: float = 10.0, timeout: float = 600.0
@@ -256,12 +260,14 @@ class HeyGenJobsMixin:
         row = job_kind(kind)
         deadline = time.monotonic() + timeout
         wall_deadline = time.time() + timeout
-        progress = StatusChangeLog(self.log, job_id)
+        progress = StatusChangeLog(self.log, job_id, row.description)
         while True:
             job = self.get_job(row, job_id, deadline=wall_deadline)
-            progress.observe(cast(Any, job))
+            progress.observe(job)
             if job.status.is_terminal:
-                return raise_for_job(job)
+                raise_for_job(job)
+                progress.completed(job.video_url)
+                return job
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise HeyGenExecutionError(job_timeout_message(job_id, row.name, timeout), job_id)

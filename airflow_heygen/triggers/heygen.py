@@ -14,6 +14,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError
 from airflow_heygen.hooks.common import StatusChangeLog, failure_reason, raise_for_outcome, timeout_message
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
+from airflow_heygen.kinds import WORKFLOW
 from airflow_heygen.models import Execution, ExecutionStatus
 from airflow_heygen.triggers.events import (
     EVENT_ERROR,
@@ -140,8 +141,17 @@ class HeyGenExecutionTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the execution ends or the deadline passes; yield exactly one event."""
+        # The event is yielded only once the HTTP session is left: a generator suspended inside an
+        # ``async with`` is closed by asyncio at shutdown together with the context manager's own
+        # generator, which fails with "aclose(): asynchronous generator is already running" (dag.test()
+        # takes the first event and leaves the generator suspended).
+        event = await self._wait()
+        yield event
+
+    async def _wait(self) -> TriggerEvent:
+        """Poll until the execution ends or the deadline passes; the one event to yield (errors included)."""
         hook = HeyGenAsyncHook(self.heygen_conn_id)
-        progress = StatusChangeLog(self.log, self.execution_id)
+        progress = StatusChangeLog(self.log, self.execution_id, WORKFLOW.description)
         learned = completion_times() if self.learn_first_wait else None
         try:
             async with hook.session() as http:
@@ -163,17 +173,17 @@ class HeyGenExecutionTrigger(BaseTrigger):
                         waited = polls > 1 or early is not None
                         if learned is not None and waited and execution.status is ExecutionStatus.COMPLETED:
                             learned.record(execution.workflow_type, time.monotonic() - started)
+                        if execution.status is ExecutionStatus.COMPLETED:
+                            progress.completed(execution.video_url)
                         message = (
                             failure_reason(execution)
                             if execution.status is ExecutionStatus.FAILED
                             else f"execution {execution.status.value}"
                         )
-                        yield self._event(event_of_end(execution.status), message, execution.to_result())
-                        return
+                        return self._event(event_of_end(execution.status), message, execution.to_result())
                     if self.deadline - time.time() <= 0:
                         message = f"HeyGen execution {self.execution_id} still running at the deadline"
-                        yield self._event(EVENT_TIMEOUT, message, execution.to_result())
-                        return
+                        return self._event(EVENT_TIMEOUT, message, execution.to_result())
                     # Due one interval after this poll began, so slow answers do not stretch the schedule.
                     due = polled + self.poll_interval
                     if polls == 1 and early is None and learned is not None:
@@ -182,12 +192,12 @@ class HeyGenExecutionTrigger(BaseTrigger):
             message = str(err)
             if self.execution_id not in message:
                 message = f"HeyGen execution {self.execution_id}: {message}"
-            yield self._event(EVENT_ERROR, scrubbed(hook, message))
+            return self._event(EVENT_ERROR, scrubbed(hook, message))
         except Exception as err:
             # Whatever broke, the task must hear of it with the execution id to resume from.
             self.log.exception("Waiting for HeyGen execution %s failed", self.execution_id)
             message = f"HeyGen execution {self.execution_id}: {type(err).__name__}: {err}"
-            yield self._event(EVENT_ERROR, scrubbed(hook, message))
+            return self._event(EVENT_ERROR, scrubbed(hook, message))
 
     async def on_kill(self) -> None:
         """HeyGen documents no cancel endpoint: say which execution keeps running, so it can be found."""

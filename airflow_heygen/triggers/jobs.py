@@ -125,9 +125,17 @@ class HeyGenJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the job ends or the deadline passes; yield exactly one event."""
+        # The event is yielded only once the status reader (and its HTTP session) is left: a generator
+        # suspended inside an ``async with`` is closed by asyncio at shutdown together with the context
+        # manager's own generator, which fails with "aclose(): asynchronous generator is already
+        # running" (dag.test() takes the first event and leaves the generator suspended).
+        event = await self._wait()
+        yield event
 
+    async def _wait(self) -> TriggerEvent:
+        """Poll until the job ends or the deadline passes; the one event to yield (errors included)."""
         hook = HeyGenAsyncHook(self.heygen_conn_id)
-        progress = StatusChangeLog(self.log, self.job_id)
+        progress = StatusChangeLog(self.log, self.job_id, job_kind(self.kind).description)
         try:
             async with self.status_reader(hook) as reader:
                 due = time.monotonic()
@@ -139,30 +147,31 @@ class HeyGenJobTrigger(BaseTrigger):
                     polled = time.monotonic()
                     patience = max(0.0, due - polled)
                     job = await reader.read(self.kind, self.job_id, deadline=self.deadline, patience=patience)
-                    progress.observe(job)  # type: ignore[arg-type]  # duck-typed: raw_status, status
+                    progress.observe(job)
                     if job.status.is_terminal:
+                        if job.status is JobStatus.COMPLETED:
+                            # A bulk read knows no video URL: the task reads it, in the worker.
+                            progress.completed(job.video_url)
                         message = (
                             f"{self.kind} {self.job_id} completed"
                             if job.status is JobStatus.COMPLETED
                             else job_failed_message(job)
                         )
-                        yield self._event(event_of_end(job.status), message, job)
-                        return
+                        return self._event(event_of_end(job.status), message, job)
                     if self.deadline - time.time() <= 0:
                         message = f"HeyGen {self.kind} {self.job_id} still running at the deadline"
-                        yield self._event(EVENT_TIMEOUT, message, job)
-                        return
+                        return self._event(EVENT_TIMEOUT, message, job)
                     # From when the request went out, where the reader knows it (it may have been sent
                     # at any time since the read was asked for).
                     due = (job.read_at if job.read_at is not None else polled) + self.poll_interval
                     lead = READ_PATIENCE * self.poll_interval if reader.holds_reads else 0.0
         except HeyGenError as err:
             message = str(err) if self.job_id in str(err) else f"HeyGen {self.kind} {self.job_id}: {err}"
-            yield self._event(EVENT_ERROR, scrubbed(hook, message))
+            return self._event(EVENT_ERROR, scrubbed(hook, message))
         except Exception as err:
             self.log.exception("Waiting for HeyGen %s %s failed", self.kind, self.job_id)
             message = f"HeyGen {self.kind} {self.job_id}: {type(err).__name__}: {err}"
-            yield self._event(EVENT_ERROR, scrubbed(hook, message))
+            return self._event(EVENT_ERROR, scrubbed(hook, message))
 
     async def on_kill(self) -> None:
         """

@@ -87,8 +87,8 @@ def test_heygen_tasks_waited_in_the_triggerer_not_in_a_worker(pipeline: Pipeline
         trigger_log = trigger_log_path.read_text()
         execution_id = services.xcom(DAG_ID, run_id, task_id, "execution_id")
         assert "Submitted HeyGen" in worker_log and "Pausing task as DEFERRED" in worker_log
-        assert f"HeyGen execution {execution_id} is " not in worker_log
-        assert f"HeyGen execution {execution_id} is completed" in trigger_log
+        assert f"HeyGen workflow execution {execution_id} is " not in worker_log
+        assert f"HeyGen workflow execution {execution_id} is completed" in trigger_log
         assert "triggerer_job_runner.py" in trigger_log
 
     # While the tasks were deferred, the trigger table held one HeyGen trigger each, run by a triggerer.

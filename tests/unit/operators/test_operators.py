@@ -22,8 +22,8 @@ GOOD = "https://example.com/a.jpg"
     [
         ({"source_image_url": "ftp://example.com/a.jpg"}, "source_image_url", "http(s)"),
         ({"source_image_url": "example.com/a.jpg"}, "source_image_url", "no scheme"),
-        ({"source_image_url": ""}, "source_image_url", "empty"),
-        ({"source_image_url": None}, "source_image_url", "must be a string, got NoneType"),
+        ({"source_image_url": ""}, "source_image_url", "source_image_url: is required"),
+        ({"source_image_url": None}, "source_image_url", "source_image_url: is required"),
         ({"source_image_url": ["https://x/a.jpg"]}, "source_image_url", "must be a string, got list"),
         ({"target_video_url": "https:///nohost.mp4"}, "target_video_url", "with a host"),
         ({"target_video_url": "https://e.com/a b.mp4"}, "target_video_url", "whitespace"),

@@ -272,7 +272,7 @@ def test_an_existing_destination_is_kept_unless_overwrite(foreign: MediaServer, 
         ("ftp://example.com/v.mp4", "scheme 'ftp'"),
         ("file:///etc/passwd", "scheme 'file'"),
         ("example.com/v.mp4", "no scheme"),
-        ("", "must not be empty"),
+        ("", "video_url: is required"),
     ],
 )
 def test_non_http_sources_are_refused(
