@@ -6,7 +6,6 @@ media, uploads, samples, health and admin.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 import time
 from collections import Counter
@@ -17,47 +16,27 @@ from typing import Any
 from aiohttp import web
 
 from airflow_heygen.emulator.creates import CREDIT_MESSAGE, LOST_REPLY, lose_reply, slow_create
+from airflow_heygen.emulator.error_envelope import (
+    V3_PREFIX,
+    ErrorCode,
+    api_error,
+    authentication_failed,
+    error_for,
+    json_errors_middleware,
+)
 from airflow_heygen.emulator.faults import RequestFault
 from airflow_heygen.emulator.models import Execution, ExecutionStatus, new_execution_id
 from airflow_heygen.emulator.samples import sample_names
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices, public_base
-from airflow_heygen.emulator.v3.errors import v3_error
-from airflow_heygen.emulator.v3.routes import add_v3_routes, v3_not_found_middleware
+from airflow_heygen.emulator.v3.routes import add_v3_routes
 from airflow_heygen.emulator.validation import InvalidParameter, parse_submission
 
 __all__ = ["SERVICES", "EmulatorServices", "api_error", "create_app"]
 
 API_PREFIX = "/v1/"
-V3_PREFIX = "/v3/"
 _API_PREFIXES = (API_PREFIX, V3_PREFIX)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def api_error(
-    status: int, code: str, message: str, data: Any = None, headers: dict[str, str] | None = None
-) -> web.Response:
-    """
-    HeyGen's error envelope: ``{"data": ..., "error": {"code": ..., "message": ...}}``.
-
-    :param status: HTTP status.
-    :param code: machine-readable error code.
-    :param message: human-readable message.
-    :param data: the ``data`` member (null by default).
-    :param headers: extra response headers.
-    """
-    return web.json_response(
-        {"data": data, "error": {"code": code, "message": message}}, status=status, headers=headers
-    )
-
-
-def _error_for(
-    request: web.Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
-    """The envelope of the request's API generation: v3's for /v3, the workflows API's otherwise."""
-    if request.path.startswith(V3_PREFIX):
-        return v3_error(status, code, message, headers=headers)
-    return api_error(status, code, message, headers=headers)
 
 
 def _endpoint(request: web.Request) -> str:
@@ -72,9 +51,11 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
     is_api = request.path.startswith(_API_PREFIXES)
     # Multipart uploads are streamed by their handler: reading them here would consume them.
     loggable = is_api and services.request_log is not None and request.content_type != "multipart/form-data"
-    body = await request.text() if loggable and request.can_read_body else ""
+    body = ""
     status: int | str = 500
     try:
+        # Inside the try: an oversized body raises 413 here, which must be counted like any answer.
+        body = await request.text() if loggable and request.can_read_body else ""
         response = await handler(request)
         status = "lost" if request.get(LOST_REPLY) else response.status
         return response
@@ -99,16 +80,16 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
     if fault is RequestFault.RATE_LIMITED:
         services.stats.record_fault(fault.value)
         retry_after = str(services.faults.settings.retry_after)
-        return _error_for(
+        return error_for(
             request,
             429,
-            "rate_limit_exceeded",
+            ErrorCode.RATE_LIMIT_EXCEEDED.value,
             "Too many requests, retry later",
             headers={"Retry-After": retry_after},
         )
     if fault is RequestFault.SERVER_ERROR:
         services.stats.record_fault(fault.value)
-        return _error_for(request, 503, "service_unavailable", "Service temporarily unavailable")
+        return error_for(request, 503, ErrorCode.SERVICE_UNAVAILABLE.value, "Service temporarily unavailable")
     return await handler(request)
 
 
@@ -121,7 +102,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     given = request.headers.get("X-Api-Key", "").strip()
     valid = bool(given) and (expected is None or hmac.compare_digest(given.encode(), expected.encode()))
     if not valid:
-        return _error_for(request, 401, "unauthorized", "Invalid or missing API key")
+        return authentication_failed(request)
     return await handler(request)
 
 
@@ -132,15 +113,15 @@ async def submit_execution(request: web.Request) -> web.Response:
     try:
         payload = await request.json()
     except ValueError:
-        return api_error(400, "invalid_parameter", "request body must be valid JSON")
+        return api_error(400, ErrorCode.INVALID_PARAMETER.value, "request body must be valid JSON")
     try:
         submission = parse_submission(payload, services.config.data_dir)
     except InvalidParameter as exc:
-        return api_error(400, "invalid_parameter", str(exc))
+        return api_error(400, ErrorCode.INVALID_PARAMETER.value, str(exc), param=exc.param)
     create = services.faults.plan_create()
     if create.insufficient_credit:
         services.stats.record_fault("insufficient_credit")
-        return api_error(402, "insufficient_credit", CREDIT_MESSAGE)
+        return api_error(402, ErrorCode.INSUFFICIENT_CREDIT.value, CREDIT_MESSAGE)
     plan = services.faults.plan_job()
     now = time.time()
     execution = Execution(
@@ -152,6 +133,7 @@ async def submit_execution(request: web.Request) -> web.Response:
         updated_at=now,
         ready_at=now + plan.latency,
         inject_failure=plan.fail,
+        injected_code=plan.fail_code,
     )
     await services.store.put(execution)
     services.stats.record_submission(submission.workflow_type.value)
@@ -171,7 +153,10 @@ async def get_execution(request: web.Request) -> web.Response:
     execution = request.app[SERVICES].store.get(execution_id)
     if execution is None:
         return api_error(
-            404, "not_found", "Workflow not found", data={"execution_id": execution_id, "status": "not_found"}
+            404,
+            ErrorCode.NOT_FOUND.value,
+            "Workflow not found",
+            data={"execution_id": execution_id, "status": "not_found"},
         )
     return web.json_response({"data": execution.to_api(public_base(request))})
 
@@ -179,10 +164,7 @@ async def get_execution(request: web.Request) -> web.Response:
 def _file_response(folder: Path, name: str) -> web.StreamResponse:
     path = folder / name
     if not _SAFE_NAME.match(name) or not path.is_file():
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": {"code": "not_found", "message": "No such file"}}),
-            content_type="application/json",
-        )
+        raise web.HTTPNotFound(text="No such file")
     return web.FileResponse(path, headers={"Accept-Ranges": "bytes", "Cache-Control": "no-cache"})
 
 
@@ -200,10 +182,7 @@ async def get_sample(request: web.Request) -> web.StreamResponse:
     """``GET /samples/{name}``: a built-in sample (Range requests supported)."""
     name = request.match_info["name"]
     if name not in sample_names():
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": {"code": "not_found", "message": "No such sample"}}),
-            content_type="application/json",
-        )
+        raise web.HTTPNotFound(text="No such sample")
     return _file_response(request.app[SERVICES].samples.folder, name)
 
 
@@ -239,7 +218,7 @@ async def set_faults(request: web.Request) -> web.Response:
             raise ValueError("body must be a JSON object")
         faults.update(changes)
     except ValueError as exc:
-        return web.json_response({"error": {"code": "invalid_parameter", "message": str(exc)}}, status=400)
+        return api_error(400, ErrorCode.INVALID_PARAMETER.value, str(exc))
     return web.json_response(faults.to_json())
 
 
@@ -283,7 +262,9 @@ def create_app(services: EmulatorServices) -> web.Application:
     """
     # JSON bodies are read whole (8 MiB at most); asset uploads are streamed and capped on their own.
     app = web.Application(
-        middlewares=[observe_middleware, v3_not_found_middleware, fault_middleware, auth_middleware],
+        # json_errors_middleware is outermost: what the others raise (413 reading a logged body)
+        # is counted by observe_middleware, then answered in JSON.
+        middlewares=[json_errors_middleware, observe_middleware, fault_middleware, auth_middleware],
         client_max_size=8 * 1024 * 1024,
     )
     app[SERVICES] = services

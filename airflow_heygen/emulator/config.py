@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_heygen.emulator.failures import FailureCode, check_code
 from airflow_heygen.emulator.render.landmarks import EngineChoice
 
 ENV_PREFIX = "HEYGEN_EMULATOR_"
@@ -92,6 +93,7 @@ class FaultSettings:
     :param rate_limit_rate: fraction of /v1 and /v3 requests answered 429 with ``Retry-After``.
     :param error_rate: fraction of /v1 and /v3 requests answered 503.
     :param fail_rate: fraction of accepted jobs that end ``failed``.
+    :param fail_code: the failure code of the jobs ``fail_rate`` fails (``internal_error`` by default).
     :param retry_after: seconds sent in ``Retry-After``.
     :param insufficient_credit_rate: fraction of valid creates (v1 submissions and v3 POST creates)
         answered 402 ``insufficient_credit`` without creating anything.
@@ -105,6 +107,7 @@ class FaultSettings:
     rate_limit_rate: float = 0.0
     error_rate: float = 0.0
     fail_rate: float = 0.0
+    fail_code: str = FailureCode.INTERNAL_ERROR.value
     retry_after: int = 1
     insufficient_credit_rate: float = 0.0
     lost_reply_rate: float = 0.0
@@ -119,13 +122,14 @@ class FaultSettings:
             raise ValueError("retry_after must be a non-negative integer")
         if self.create_delay < 0:
             raise ValueError("create_delay must be a non-negative number of seconds")
+        check_code(self.fail_code, "fail_code")
 
     def updated(self, changes: Mapping[str, Any]) -> FaultSettings:
         """
         A copy with some fields changed from JSON values.
 
         :param changes: any of the fields (``latency``, ``rate_limit_rate``, ``error_rate``,
-            ``fail_rate``, ``retry_after``, ``insufficient_credit_rate``, ``lost_reply_rate``,
+            ``fail_rate``, ``fail_code``, ``retry_after``, ``insufficient_credit_rate``, ``lost_reply_rate``,
             ``create_delay``).
         :raises ValueError: on an unknown field or an invalid value.
         """
@@ -144,6 +148,8 @@ class FaultSettings:
                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                     raise ValueError("create_delay must be a non-negative number of seconds")
                 values[name] = float(value)
+            elif name == "fail_code":
+                values[name] = check_code(value, name)
             else:
                 values[name] = _fraction(value, name)
         return FaultSettings(**values)
@@ -160,6 +166,7 @@ FAULT_FIELDS = (
     "rate_limit_rate",
     "error_rate",
     "fail_rate",
+    "fail_code",
     "retry_after",
     "insufficient_credit_rate",
     "lost_reply_rate",
@@ -235,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--retry-after", type=int, help="Retry-After seconds of a 429 (default 1)")
     add("--error-rate", type=float, help="fraction of /v1 and /v3 requests answered 503 (default 0)")
     add("--fail-rate", type=float, help="fraction of jobs that end failed (default 0)")
+    add("--fail-code", help="failure code of the jobs --fail-rate fails (default internal_error)")
     add(
         "--insufficient-credit-rate",
         type=float,

@@ -8,11 +8,13 @@ from __future__ import annotations
 import enum
 import random
 import secrets
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_heygen.emulator.config import FaultSettings
+from airflow_heygen.emulator.failures import check_code
 
 
 class RequestFault(str, enum.Enum):
@@ -29,11 +31,16 @@ class JobPlan:
     What fault injection decided for one job at submission.
 
     :param latency: minimum seconds from submission to completion.
-    :param fail: whether the job ends failed.
+    :param fail_code: the failure code the job ends failed with, None when it is not made to fail.
     """
 
     latency: float
-    fail: bool
+    fail_code: str | None = None
+
+    @property
+    def fail(self) -> bool:
+        """Whether the job ends failed."""
+        return self.fail_code is not None
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,8 @@ class FaultInjector:
     Every API request draws exactly once, every valid create exactly twice and every accepted job
     exactly twice, whatever the rates, so the same seed and the same sequence of requests give the
     same faults. Creates draw from their own generator so that adding them left the request and
-    job sequences of a seed as they were.
+    job sequences of a seed as they were; ``fail_next`` forces failures without drawing, so it
+    leaves them as they were too.
 
     :param settings: initial rates.
     :param seed: the seed; None picks a random one (shown by :meth:`to_json`).
@@ -67,6 +75,8 @@ class FaultInjector:
         self._settings = settings
         # One-shot switch: the next N accepted creates lose their reply, whatever the rate.
         self._lost_replies = 0
+        # One-shot script: each next accepted job takes the first entry (a failure code, or None).
+        self._fail_next: deque[str | None] = deque()
         self._reseed(seed if seed is not None else secrets.randbelow(2**31))
 
     def _reseed(self, seed: int) -> None:
@@ -84,11 +94,13 @@ class FaultInjector:
         """
         Change rates at run time; a ``seed`` key also restarts the generators.
 
-        :param changes: fields of :class:`FaultSettings`, optionally ``seed`` (int) and
-            ``lost_replies`` (int: that many next accepted creates lose their reply).
+        :param changes: fields of :class:`FaultSettings`, optionally ``seed`` (int),
+            ``lost_replies`` (int: that many next accepted creates lose their reply) and ``fail_next``
+            (a list replacing the remaining one: each next accepted job takes its first entry, a
+            failure code that job fails with, or None for a job left to ``fail_rate``).
         :raises ValueError: on unknown fields or invalid values (nothing is changed then).
         """
-        rest = {k: v for k, v in changes.items() if k not in ("seed", "lost_replies")}
+        rest = {k: v for k, v in changes.items() if k not in _ONE_SHOT}
         settings = self._settings.updated(rest)
         seed = changes.get("seed")
         if "seed" in changes and (isinstance(seed, bool) or not isinstance(seed, int)):
@@ -96,8 +108,10 @@ class FaultInjector:
         lost = changes.get("lost_replies", self._lost_replies)
         if isinstance(lost, bool) or not isinstance(lost, int) or lost < 0:
             raise ValueError("lost_replies must be a non-negative integer")
+        fail_next = _fail_next(changes["fail_next"]) if "fail_next" in changes else self._fail_next
         self._settings = settings
         self._lost_replies = lost
+        self._fail_next = fail_next
         if isinstance(seed, int):
             self._reseed(seed)
 
@@ -111,11 +125,15 @@ class FaultInjector:
         return RequestFault.NONE
 
     def plan_job(self) -> JobPlan:
-        """Latency and failure of the next accepted job."""
+        """Latency and failure of the next accepted job (an entry of ``fail_next`` wins over the draw)."""
         latency = self._settings.latency
         spread = self._jobs.random()
-        fail = self._jobs.random() < self._settings.fail_rate
-        return JobPlan(latency=latency.low + (latency.high - latency.low) * spread, fail=fail)
+        drawn = self._jobs.random() < self._settings.fail_rate
+        fail_code = self._settings.fail_code if drawn else None
+        forced = self._fail_next.popleft() if self._fail_next else None
+        return JobPlan(
+            latency=latency.low + (latency.high - latency.low) * spread, fail_code=forced or fail_code
+        )
 
     def plan_create(self) -> CreatePlan:
         """402 or lost reply for the next valid create (the one-shot ``lost_replies`` counts down)."""
@@ -127,5 +145,20 @@ class FaultInjector:
         return CreatePlan(insufficient_credit=credit, lose_reply=lost and not credit)
 
     def to_json(self) -> dict[str, Any]:
-        """Rates, the one-shot counter and the seed as JSON."""
-        return {**self._settings.to_json(), "lost_replies": self._lost_replies, "seed": self._seed}
+        """Rates, the one-shot counter and script, and the seed as JSON."""
+        return {
+            **self._settings.to_json(),
+            "lost_replies": self._lost_replies,
+            "fail_next": list(self._fail_next),
+            "seed": self._seed,
+        }
+
+
+_ONE_SHOT = ("seed", "lost_replies", "fail_next")
+
+
+def _fail_next(value: Any) -> deque[str | None]:
+    """A ``fail_next`` list checked: null, or a failure code of ``[a-z_]``, per entry."""
+    if not isinstance(value, list):
+        raise ValueError("fail_next must be a list of failure codes or nulls")
+    return deque(None if entry is None else check_code(entry, "each fail_next entry") for entry in value)

@@ -18,6 +18,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from airflow_heygen.emulator.failures import FailureCode, injected_message
+from airflow_heygen.emulator.media_probe import MediaProbe
 from airflow_heygen.emulator.models import ExecutionStatus
 from airflow_heygen.emulator.render.captions import write_captions
 from airflow_heygen.emulator.render.landmarks import EngineChoice
@@ -26,8 +28,6 @@ from airflow_heygen.emulator.tasks import RenderKind, RenderOutcome, RenderTask
 from airflow_heygen.emulator.worker import init_worker, run_render_task
 
 log = logging.getLogger(__name__)
-
-INJECTED_FAILURE = "Face swap failed: the render node crashed (injected fault)"
 
 J = TypeVar("J", bound="RunnableJob")
 
@@ -52,11 +52,19 @@ class RunnableJob(Protocol):
         """Whether fault injection makes it fail."""
 
     @property
+    def injected_code(self) -> str | None:
+        """The failure code fault injection chose (``internal_error`` when None)."""
+
+    @property
+    def render_kind(self) -> RenderKind:
+        """Which renderer runs it (named by failure messages)."""
+
+    @property
     def label(self) -> str:
         """What the logs call it."""
 
     def with_status(self: J, status: ExecutionStatus, now: float, **changes: Any) -> J:
-        """A copy in a new status (``error_message`` among the changes when failed)."""
+        """A copy in a new status (``error_message`` and ``error_code`` among the changes when failed)."""
 
     def completed(self: J, now: float, output_file: str, outcome: RenderOutcome) -> J:
         """A copy that completed with its output."""
@@ -95,24 +103,32 @@ class RenderBackend(ABC):
 class StubBackend(RenderBackend):
     """
     Completes jobs without rendering: the output is a hard link to (or a copy of) a sample video;
-    a translation also gets captions timed to the sample.
+    a translation also gets captions timed to the sample. Input media are only checked to be
+    fetchable (see :class:`MediaProbe`), so a job whose input HeyGen could not download still fails
+    with ``download_failed``.
 
     :param sample: the sample video.
     :param duration: its duration in seconds.
+    :param data_dir: the emulator data dir.
     """
 
-    def __init__(self, sample: Path, duration: float) -> None:
+    def __init__(self, sample: Path, duration: float, data_dir: Path) -> None:
         self._sample = sample
         self._duration = duration
+        self._data_dir = data_dir
+        self._probe = MediaProbe(data_dir)
 
     async def render(self, job: RunnableJob, output: Path) -> RenderOutcome:
-        """Link the sample to the output path."""
+        """Check the inputs can be fetched, then link the sample to the output path."""
+        task = job.render_task(self._data_dir, output, EngineChoice.AUTO)
+        failure = await self._probe.check(task.media_inputs())
+        if failure is not None:
+            return RenderOutcome.failed(str(failure), failure.code.value)
         with atomic_path(output) as temp:
             try:
                 os.link(self._sample, temp)
             except OSError:
                 temp.write_bytes(self._sample.read_bytes())
-        task = job.render_task(output.parent.parent, output, EngineChoice.AUTO)
         if task.kind is RenderKind.TRANSLATION:
             write_captions(task.caption_path, self._duration, str(task.input["language"]))
             return RenderOutcome(duration=self._duration, caption_file=task.caption_path.name)
@@ -157,7 +173,7 @@ class ProcessPoolBackend(RenderBackend):
             log.error("a render worker died while rendering %s; restarting the pool", job.job_id)
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._new_pool()
-            return RenderOutcome(error="internal render error (the render worker died)")
+            return RenderOutcome.failed("internal render error (the render worker died)")
 
     def close(self) -> None:
         """Stop the workers without waiting for running renders (they are re-queued on restart)."""
@@ -169,6 +185,16 @@ class ProcessPoolBackend(RenderBackend):
             process.terminate()
         for process in processes:
             process.join(timeout=5)
+
+
+def injected_outcome(job: RunnableJob) -> RenderOutcome:
+    """
+    The outcome of a job fault injection fails: its chosen code, a message naming the job's kind.
+
+    :param job: the job.
+    """
+    code = job.injected_code or FailureCode.INTERNAL_ERROR.value
+    return RenderOutcome.failed(injected_message(code, job.render_kind.value), code)
 
 
 class JobRunner:
@@ -270,11 +296,15 @@ class JobRunner:
         job = job.with_status(ExecutionStatus.PROCESSING, time.time())
         await store.put(job)
         if job.inject_failure:
-            outcome = RenderOutcome(error=INJECTED_FAILURE)
+            outcome = injected_outcome(job)
         else:
             self._rendering += 1
             try:
                 outcome = await self._backend.render(job, self._media_dir / f"{job_id}.mp4")
+            except Exception as exc:
+                # A bug of the backend must still end the job, as a failure a new attempt may not meet.
+                log.exception("render of %s crashed", job_id)
+                outcome = RenderOutcome.failed(f"internal render error ({type(exc).__name__})")
             finally:
                 self._rendering -= 1
         self._spawn(self._finish(store, job, outcome))
@@ -299,8 +329,9 @@ class JobRunner:
             final = job.completed(now, f"{job.job_id}.mp4", outcome)
             log.info("%s %s completed %s", job.job_id, job.label, outcome.details or "")
         else:
-            final = job.with_status(ExecutionStatus.FAILED, now, error_message=outcome.error)
-            log.info("%s %s failed: %s", job.job_id, job.label, outcome.error)
+            code = outcome.code or FailureCode.INTERNAL_ERROR.value
+            final = job.with_status(ExecutionStatus.FAILED, now, error_message=outcome.error, error_code=code)
+            log.info("%s %s failed (%s): %s", job.job_id, job.label, code, outcome.error)
         await store.put(final)
 
     async def stop(self) -> None:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from airflow_heygen.emulator.failures import FailureCode
 from airflow_heygen.emulator.render.landmarks import EngineChoice
 from airflow_heygen.emulator.tasks import RenderKind, RenderOutcome, RenderTask
 
@@ -51,9 +52,11 @@ class Execution:
     :param updated_at: Unix time of the last status change.
     :param ready_at: Unix time before which it does not complete (injected latency).
     :param inject_failure: whether fault injection makes it fail.
+    :param injected_code: the failure code fault injection chose (``internal_error`` when None).
     :param output_file: name of the output file under ``<data dir>/media`` once completed.
     :param duration: output video duration in seconds once completed.
     :param error_message: failure reason once failed.
+    :param error_code: failure code once failed (see :class:`~airflow_heygen.emulator.failures.FailureCode`).
     """
 
     execution_id: str
@@ -64,9 +67,11 @@ class Execution:
     updated_at: float
     ready_at: float
     inject_failure: bool = False
+    injected_code: str | None = None
     output_file: str | None = None
     duration: float | None = None
     error_message: str | None = None
+    error_code: str | None = None
 
     @property
     def record_id(self) -> str:
@@ -83,6 +88,13 @@ class Execution:
         """What the logs call this kind of job."""
         return self.workflow_type.value
 
+    @property
+    def render_kind(self) -> RenderKind:
+        """Which renderer runs it."""
+        if self.workflow_type is WorkflowType.FACESWAP:
+            return RenderKind.FACESWAP
+        return RenderKind.AVATAR_INFERENCE
+
     def render_task(self, data_dir: Path, output: Path, engine: EngineChoice) -> RenderTask:
         """
         The render a worker runs for this execution.
@@ -91,12 +103,7 @@ class Execution:
         :param output: where the mp4 must appear.
         :param engine: the face engine choice.
         """
-        kind = (
-            RenderKind.FACESWAP
-            if self.workflow_type is WorkflowType.FACESWAP
-            else RenderKind.AVATAR_INFERENCE
-        )
-        return RenderTask(self.execution_id, kind, self.input, data_dir, output, engine)
+        return RenderTask(self.execution_id, self.render_kind, self.input, data_dir, output, engine)
 
     def completed(self, now: float, output_file: str, outcome: RenderOutcome) -> Execution:
         """
@@ -159,5 +166,10 @@ class Execution:
             else:
                 data["output"] = {"video_url": url}
         if self.status is ExecutionStatus.FAILED:
-            data["error"] = {"message": self.error_message or "Face swap failed"}
+            # HeyGen's WorkflowExecutionError: {code, message}, both required. Records written before
+            # failures had codes read as internal_error.
+            data["error"] = {
+                "code": self.error_code or FailureCode.INTERNAL_ERROR.value,
+                "message": self.error_message or "Face swap failed",
+            }
         return data

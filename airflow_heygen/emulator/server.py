@@ -84,7 +84,7 @@ class EmulatorServer:
         backend: RenderBackend
         if config.render is RenderMode.STUB:
             target = samples.path(Sample.TARGET)
-            backend = StubBackend(target, _video_duration(target))
+            backend = StubBackend(target, _video_duration(target), data_dir.resolve())
             engine_name = "stub"
         else:
             backend = ProcessPoolBackend(

@@ -56,6 +56,7 @@ class EmulatorOptions:
     :param retry_after: ``Retry-After`` seconds of a 429.
     :param error_rate: fraction of /v1 and /v3 requests answered 503.
     :param fail_rate: fraction of jobs that end failed.
+    :param fail_code: failure code of the jobs ``fail_rate`` fails (``internal_error`` by default).
     :param insufficient_credit_rate: fraction of valid creates answered 402 ``insufficient_credit``.
     :param lost_reply_rate: fraction of accepted creates whose connection is closed without an answer.
     :param create_delay: seconds each create waits before it is processed.
@@ -78,6 +79,7 @@ class EmulatorOptions:
     retry_after: int | None = None
     error_rate: float | None = None
     fail_rate: float | None = None
+    fail_code: str | None = None
     insufficient_credit_rate: float | None = None
     lost_reply_rate: float | None = None
     create_delay: float | None = None
@@ -348,9 +350,12 @@ class EmulatorHandle:
         ``POST /_admin/faults``: change fault settings at run time.
 
         :param changes: any of ``latency``, ``rate_limit_rate``, ``error_rate``, ``fail_rate``,
-            ``retry_after``, ``insufficient_credit_rate``, ``lost_reply_rate``, ``create_delay``,
-            ``lost_replies`` (the next N accepted creates lose their reply), ``seed``.
-        :return: the new settings.
+            ``fail_code`` (the failure code of the jobs ``fail_rate`` fails), ``retry_after``,
+            ``insufficient_credit_rate``, ``lost_reply_rate``, ``create_delay``, ``lost_replies``
+            (the next N accepted creates lose their reply), ``fail_next`` (a list: each next
+            accepted job, in acceptance order, takes its first entry: a failure code it fails with,
+            or None to leave it to ``fail_rate``; it replaces the remaining list), ``seed``.
+        :return: the new settings (``fail_next`` shows what is left of the list).
         """
         return self._admin("POST", "/_admin/faults", changes)
 

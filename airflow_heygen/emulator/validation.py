@@ -11,7 +11,16 @@ from airflow_heygen.emulator.models import WorkflowType
 
 
 class InvalidParameter(Exception):
-    """A request field is missing or invalid; the message names the field."""
+    """
+    A request field is missing or invalid; the message names the field.
+
+    :param message: what is wrong.
+    :param param: the field at fault (answered as the error's ``param``), if one is.
+    """
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 @dataclass(frozen=True)
@@ -33,33 +42,33 @@ def parse_submission(payload: Any, data_dir: Path) -> Submission:
 
     :param payload: the decoded JSON body.
     :param data_dir: the emulator data dir (the only place local file inputs may come from).
-    :raises InvalidParameter: naming the first missing or invalid field.
+    :raises InvalidParameter: naming the first missing or invalid field (message and ``param``).
     """
     if not isinstance(payload, dict):
         raise InvalidParameter("request body must be a JSON object")
     kind = payload.get("workflow_type")
     if kind is None or kind == "":
-        raise InvalidParameter("workflow_type is required")
+        raise InvalidParameter("workflow_type is required", "workflow_type")
     try:
         workflow_type = WorkflowType(kind)
     except ValueError:
         allowed = ", ".join(t.value for t in WorkflowType)
-        raise InvalidParameter(f"workflow_type must be one of {allowed}") from None
+        raise InvalidParameter(f"workflow_type must be one of {allowed}", "workflow_type") from None
     data = payload.get("input")
     if data is None:
-        raise InvalidParameter("input is required")
+        raise InvalidParameter("input is required", "input")
     if not isinstance(data, dict):
-        raise InvalidParameter("input must be an object")
+        raise InvalidParameter("input must be an object", "input")
     if workflow_type is WorkflowType.FACESWAP:
         for name in ("source_image_url", "target_video_url"):
             check_media_url(data.get(name), f"input.{name}", data_dir)
     else:
         avatar = data.get("avatar")
         if not isinstance(avatar, dict) or not _text(avatar.get("avatar_id")):
-            raise InvalidParameter("input.avatar.avatar_id is required")
+            raise InvalidParameter("input.avatar.avatar_id is required", "input.avatar.avatar_id")
         audio_list = data.get("audio_list")
         if not isinstance(audio_list, list) or not audio_list:
-            raise InvalidParameter("input.audio_list is required")
+            raise InvalidParameter("input.audio_list is required", "input.audio_list")
         for number, item in enumerate(audio_list):
             check_media_url(
                 item.get("audio_url") if isinstance(item, dict) else None,
@@ -83,18 +92,18 @@ def check_media_url(value: Any, field: str, data_dir: Path) -> None:
     :raises InvalidParameter: when missing, of another scheme, or a file outside the data dir.
     """
     if not _text(value):
-        raise InvalidParameter(f"{field} is required")
+        raise InvalidParameter(f"{field} is required", field)
     parts = urlsplit(value.strip())
     if parts.scheme in ("http", "https"):
         if not parts.netloc:
-            raise InvalidParameter(f"{field} must be a valid http(s) URL")
+            raise InvalidParameter(f"{field} must be a valid http(s) URL", field)
         return
     if parts.scheme in ("file", ""):
         path = Path(parts.path if parts.scheme == "file" else value.strip())
         if path.is_absolute() and local_media_path(path, data_dir) is not None:
             return
-        raise InvalidParameter(f"{field}: local files are only accepted under the emulator data dir")
-    raise InvalidParameter(f"{field} must be an http(s) URL")
+        raise InvalidParameter(f"{field}: local files are only accepted under the emulator data dir", field)
+    raise InvalidParameter(f"{field} must be an http(s) URL", field)
 
 
 def local_media_path(path: Path, data_dir: Path) -> Path | None:

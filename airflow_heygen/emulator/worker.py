@@ -38,7 +38,7 @@ def _engine(choice: EngineChoice) -> FaceEngine:
 
 def run_render_task(task: RenderTask) -> RenderOutcome:
     """
-    Fetch the inputs and render; bad media becomes a failure reason, not an exception.
+    Fetch the inputs and render; bad media becomes a failure reason and code, not an exception.
 
     :param task: what to render.
     """
@@ -70,9 +70,10 @@ def run_render_task(task: RenderTask) -> RenderOutcome:
             details={"frames": avatar.frames, "engine": avatar.engine, "seconds": avatar.seconds},
         )
     except MediaError as exc:
-        return RenderOutcome(error=str(exc))
+        return RenderOutcome.failed(str(exc), exc.code.value)
     except Exception as exc:
+        # Not the input's fault as far as anyone can tell: a new attempt may succeed.
         log.exception("render of %s crashed", task.job_id)
-        return RenderOutcome(error=f"internal render error ({type(exc).__name__})")
+        return RenderOutcome.failed(f"internal render error ({type(exc).__name__})")
     finally:
         fetcher.cleanup()

@@ -1,4 +1,4 @@
-"""Bad media ends the execution ``failed`` with a clear message, as HeyGen does."""
+"""Bad media ends the execution ``failed`` with a clear message and its failure code, as HeyGen does."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from airflow_heygen.emulator.render.faceswap import read_image
 from airflow_heygen.emulator.render.video_io import Mp4Writer
 from airflow_heygen.emulator.testing import EmulatorHandle
 from tests.emulator.conftest import avatar_body, faceswap_body, submit_ok, wait_final
+from tests.emulator.v3_contract import V3Client, lipsync_body, url_media, wait_v3
 
 pytestmark = pytest.mark.slow
 
@@ -53,45 +54,54 @@ def _faceless_video(folder: Path) -> str:
 
 Case = Callable[[EmulatorHandle, Path], dict[str, Any]]
 
-CASES: dict[str, tuple[Case, str]] = {
+# Each case: the body, how its failure message starts, and its failure code.
+CASES: dict[str, tuple[Case, str, str]] = {
     "no face in source": (
         lambda e, d: faceswap_body(e, source=_no_face_image(d)),
         "no face found in the source image",
+        "no_face_detected",
     ),
     "two faces in source": (
         lambda e, d: faceswap_body(e, source=_two_faces_image(e.data_dir / "samples", d)),
         "more than one face found in the source image",
+        "multiple_faces_detected",
     ),
     "undecodable source": (
         lambda e, d: faceswap_body(e, source=_garbage(d, "broken.jpg")),
         "source image could not be decoded",
+        "invalid_media",
     ),
     "unreachable URL": (
         lambda e, d: faceswap_body(e, source="http://127.0.0.1:9/face.jpg"),
         "input.source_image_url is unreachable",
+        "download_failed",
     ),
     "missing URL": (
         lambda e, d: faceswap_body(e, target=e.url("/samples/missing.mp4")),
-        "input.target_video_url could not be fetched: HTTP 404",
+        "input.target_video_url could not be fetched: HTTP 404 from http://",
+        "download_failed",
     ),
     "undecodable target": (
         lambda e, d: faceswap_body(e, target=_garbage(d, "broken.mp4")),
         "target video could not be decoded",
+        "invalid_media",
     ),
     "no face in any target frame": (
         lambda e, d: faceswap_body(e, target=_faceless_video(d)),
         "no face found in any frame of the target video",
+        "no_face_detected",
     ),
     "undecodable audio": (
         lambda e, d: avatar_body(e, audio=_garbage(d, "broken.wav")),
         "audio_list[0] could not be decoded",
+        "invalid_media",
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_media_fails_the_execution(real_emulator: EmulatorHandle, case: str) -> None:
-    make_body, message = CASES[case]
+    make_body, message, code = CASES[case]
     folder = real_emulator.data_dir / "inputs"
     folder.mkdir(exist_ok=True)
     data = wait_final(
@@ -104,5 +114,14 @@ def test_bad_media_fails_the_execution(real_emulator: EmulatorHandle, case: str)
     )
     assert data["status"] == "failed"
     assert data["error"]["message"].startswith(message), data["error"]
+    assert data["error"]["code"] == code, data["error"]
     assert "output" not in data
     assert not (real_emulator.data_dir / "media" / f"{data['execution_id']}.mp4").exists()
+
+
+def test_v3_input_that_cannot_be_downloaded(real_emulator: EmulatorHandle) -> None:
+    client = V3Client(real_emulator)
+    body = lipsync_body(real_emulator, audio=url_media(real_emulator.url("/samples/missing.wav")))
+    lipsync = wait_v3(client, "lipsyncs", client.ok("POST", "/v3/lipsyncs", body)["lipsync_id"], timeout=120)
+    assert (lipsync["status"], lipsync["failure_code"]) == ("failed", "download_failed")
+    assert lipsync["failure_message"].startswith("audio could not be fetched: HTTP 404 from http://")

@@ -175,7 +175,7 @@ def test_unknown_execution_is_not_found(stub_emulator: EmulatorHandle) -> None:
     assert status == 404
     assert payload == {
         "data": {"execution_id": "node-gw-000000000000", "status": "not_found"},
-        "error": {"code": "not_found", "message": "Workflow not found"},
+        "error": {"code": "not_found", "message": "Workflow not found", "param": None, "doc_url": None},
     }
 
 
@@ -191,7 +191,12 @@ def test_missing_key_is_unauthorized(stub_emulator: EmulatorHandle, headers: dic
         assert status == 401
         assert payload == {
             "data": None,
-            "error": {"code": "unauthorized", "message": "Invalid or missing API key"},
+            "error": {
+                "code": "authentication_failed",
+                "message": "Invalid or missing API key",
+                "param": None,
+                "doc_url": None,
+            },
         }
 
 
@@ -288,6 +293,8 @@ def test_admin_faults_roundtrip(stub_emulator: EmulatorHandle) -> None:
         "rate_limit_rate",
         "error_rate",
         "fail_rate",
+        "fail_code",
+        "fail_next",
         "retry_after",
         "insufficient_credit_rate",
         "lost_reply_rate",

@@ -52,7 +52,12 @@ def test_fault_rates_and_envelopes(faulty: EmulatorHandle) -> None:
         if status == 429:
             assert payload == {
                 "data": None,
-                "error": {"code": "rate_limit_exceeded", "message": "Too many requests, retry later"},
+                "error": {
+                    "code": "rate_limit_exceeded",
+                    "message": "Too many requests, retry later",
+                    "param": None,
+                    "doc_url": None,
+                },
             }
         elif status == 503:
             assert payload["data"] is None
@@ -109,7 +114,10 @@ def test_fail_rate_and_latency(make_data_dir: Callable[[], Path]) -> None:
         data = wait_final(emulator, execution_id)
         assert time.monotonic() - started >= 0.6
         assert data["status"] == "failed"
-        assert "injected" in data["error"]["message"]
+        assert data["error"] == {
+            "code": "internal_error",
+            "message": "Face swap failed: the render node crashed (injected fault)",
+        }
         assert "output" not in data
         assert emulator.stats()["faults"]["failed_job"] == 1
         emulator.set_faults(fail_rate=0.0, latency=0)
@@ -180,3 +188,19 @@ def test_environment_variables_configure_faults(tmp_path: Path) -> None:
     assert config.api_key == "k"
     with pytest.raises(SystemExit):
         load_config(["--fail-rate", "2"], {})
+
+
+def test_fail_code_option(tmp_path: Path) -> None:
+    assert load_config(["--data-dir", str(tmp_path)], {}).faults.fail_code == "internal_error"
+    config = load_config(["--fail-code", "no_face_detected"], {"HEYGEN_EMULATOR_FAIL_CODE": "invalid_media"})
+    assert config.faults.fail_code == "no_face_detected"
+    assert load_config([], {"HEYGEN_EMULATOR_FAIL_CODE": "invalid_media"}).faults.fail_code == "invalid_media"
+    with pytest.raises(SystemExit):
+        load_config(["--fail-code", "Not A Code"], {})
+
+
+def test_fail_code_option_reaches_failed_jobs(make_data_dir: Callable[[], Path]) -> None:
+    with run_emulator(make_data_dir(), render="stub", fail_rate=1.0, fail_code="download_failed") as emulator:
+        data = wait_final(emulator, submit_ok(emulator, faceswap_body(emulator)))
+    assert data["error"]["code"] == "download_failed"
+    assert data["error"]["message"].startswith("Face swap failed: an input file could not be downloaded")

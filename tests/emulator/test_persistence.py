@@ -19,7 +19,11 @@ def test_restart_keeps_finished_and_requeues_unfinished(make_data_dir: Callable[
         finished = [submit_ok(emulator, faceswap_body(emulator)), submit_ok(emulator, avatar_body(emulator))]
         before = {execution_id: wait_final(emulator, execution_id) for execution_id in finished}
         emulator.set_faults(latency=30)
-        unfinished = submit_ok(emulator, faceswap_body(emulator))
+        # Files, not URLs: the last start below listens on another port, and stub rendering checks
+        # that its inputs can still be fetched.
+        samples = data_dir / "samples"
+        local = faceswap_body(emulator, source=str(samples / "face.jpg"), target=str(samples / "target.mp4"))
+        unfinished = submit_ok(emulator, local)
         old_port = emulator.port
         emulator.restart()
         assert emulator.port == old_port

@@ -103,5 +103,5 @@ def test_failed_jobs_carry_their_error(client: V3Client) -> None:
     wait_v3(client, "videos", video)
     entry = client.ok("GET", f"/v3/videos/statuses?video_ids={video}")[0]
     assert entry["status"] == "failed"
-    assert entry["error"]["code"] == "render_failed"
+    assert entry["error"]["code"] == "internal_error"
     assert "injected" in entry["error"]["message"]

@@ -280,7 +280,7 @@ def test_faults_use_the_v3_envelope(make_data_dir: Callable[[], Path]) -> None:
         emulator.set_faults(insufficient_credit_rate=0.0, fail_rate=1.0)
         video = wait_v3(client, "videos", client.ok("POST", "/v3/videos", avatar_video(emulator))["video_id"])
         assert video["status"] == "failed"
-        assert video["failure_code"] == "render_failed"
+        assert video["failure_code"] == "internal_error"
         assert "injected" in video["failure_message"]
         assert video["video_url"] is None
 

@@ -15,7 +15,16 @@ import pytest
 from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
 from tests.conftest import heygen_connection_uri
 
-QUIET = {"lost_replies": 0, "lost_reply_rate": 0, "create_delay": 0, "error_rate": 0, "rate_limit_rate": 0}
+# Between tests: no faults, and no forced failure left over from a test's fail_next.
+QUIET = {
+    "lost_replies": 0,
+    "lost_reply_rate": 0,
+    "create_delay": 0,
+    "error_rate": 0,
+    "rate_limit_rate": 0,
+    "fail_next": [],
+    "fail_code": "internal_error",
+}
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from airflow_heygen.emulator.failures import FailureCode
 from airflow_heygen.emulator.render.audio import loudness_envelope
 from airflow_heygen.emulator.render.errors import MediaError
 from airflow_heygen.emulator.render.faceswap import read_image
@@ -167,7 +168,7 @@ class AvatarRenderer:
         faces = self._engine.find_faces(base)
         shape = self._engine.shape_in_box(base, max(faces, key=lambda b: b.area)) if faces else None
         if shape is None:
-            raise MediaError("no face found in the avatar portrait")
+            raise MediaError("no face found in the avatar portrait", FailureCode.NO_FACE_DETECTED)
         rig = MouthRig(shape, self._engine.topology, (base.shape[1], base.shape[0]))
         warp = PiecewiseAffineWarp(base, rig.rest)
         frames = max(1, round(clip.duration * AVATAR_FPS))

@@ -20,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+from airflow_heygen.emulator.failures import FailureCode
 from airflow_heygen.emulator.render.errors import MediaError
 from airflow_heygen.emulator.render.geometry import PixelRect
 from airflow_heygen.emulator.render.landmarks import FaceEngine, FaceShape, FaceTopology
@@ -224,15 +225,16 @@ class FaceSwapRenderer:
             image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         faces = self._engine.find_faces(image)
         if not faces:
-            raise MediaError("no face found in the source image")
+            raise MediaError("no face found in the source image", FailureCode.NO_FACE_DETECTED)
         if len(faces) > 1:
             raise MediaError(
                 f"more than one face found in the source image ({len(faces)}); "
-                "use a photo with exactly one face"
+                "use a photo with exactly one face",
+                FailureCode.MULTIPLE_FACES_DETECTED,
             )
         shape = self._engine.shape_in_box(image, faces[0])
         if shape is None:
-            raise MediaError("no face found in the source image")
+            raise MediaError("no face found in the source image", FailureCode.NO_FACE_DETECTED)
         return image, shape
 
     def render(self, source_image: Path, target_video: Path, output: Path) -> RenderReport:
@@ -255,7 +257,9 @@ class FaceSwapRenderer:
                     writer.add_audio_like(source.audio_stream)
                 with_face = self._pipeline(source, tracker, blender, writer)
                 if with_face == 0:
-                    raise MediaError("no face found in any frame of the target video")
+                    raise MediaError(
+                        "no face found in any frame of the target video", FailureCode.NO_FACE_DETECTED
+                    )
                 writer.close()
             except BaseException:
                 writer.abort()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from airflow_heygen.emulator.failures import FailureCode
 from airflow_heygen.emulator.render.audio import loudness_envelope
 from airflow_heygen.emulator.render.avatar import MouthRig, open_mouth
 from airflow_heygen.emulator.render.errors import MediaError
@@ -113,7 +114,7 @@ class LipSyncRenderer:
                         frame = open_mouth(source, rig, warp, float(opening))
                     writer.write_frame(frame)
                 if with_face == 0:
-                    raise MediaError("no face found in any frame of the video")
+                    raise MediaError("no face found in any frame of the video", FailureCode.NO_FACE_DETECTED)
                 writer.write_samples(clip.samples, clip.sample_rate)
                 written = writer.frames_written
                 writer.close()

@@ -103,6 +103,7 @@ async def create_jobs(
             updated_at=now,
             ready_at=now + plan.latency,
             inject_failure=plan.fail,
+            injected_code=plan.fail_code,
             batch_id=batch_id,
             item_index=item_index,
         )

@@ -45,7 +45,6 @@ _BULK_STATUS = {
     ExecutionStatus.FAILED: "failed",
 }
 BULK_NOT_FOUND = "not_found"
-RENDER_FAILED = "render_failed"
 
 
 def new_v3_id() -> str:
@@ -68,6 +67,7 @@ class V3Job:
     :param updated_at: Unix time of the last status change.
     :param ready_at: Unix time before which it does not complete (injected latency).
     :param inject_failure: whether fault injection makes it fail.
+    :param injected_code: the failure code fault injection chose (``internal_error`` when None).
     :param batch_id: the batch that created it, if any.
     :param item_index: its item's index in that batch.
     :param output_file: name of the mp4 under ``<data dir>/media`` once completed.
@@ -75,6 +75,7 @@ class V3Job:
     :param duration: output duration in seconds once completed.
     :param completed_at: Unix time it completed or failed.
     :param error_message: failure reason once failed.
+    :param error_code: failure code once failed (see :class:`~airflow_heygen.emulator.failures.FailureCode`).
     """
 
     job_id: str
@@ -87,6 +88,7 @@ class V3Job:
     updated_at: float
     ready_at: float
     inject_failure: bool = False
+    injected_code: str | None = None
     batch_id: str | None = None
     item_index: int | None = None
     output_file: str | None = None
@@ -94,6 +96,7 @@ class V3Job:
     duration: float | None = None
     completed_at: float | None = None
     error_message: str | None = None
+    error_code: str | None = None
 
     @property
     def record_id(self) -> str:

@@ -15,7 +15,7 @@ from aiohttp import web
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices, public_base
 from airflow_heygen.emulator.v3 import asset_routes
 from airflow_heygen.emulator.v3.create_flow import create_jobs, idempotent_create
-from airflow_heygen.emulator.v3.errors import V3Error, invalid, v3_error
+from airflow_heygen.emulator.v3.errors import V3Error, invalid
 from airflow_heygen.emulator.v3.fields import MediaContext
 from airflow_heygen.emulator.v3.models import BatchItem, JobKind, V3Batch, V3Job, new_v3_id
 from airflow_heygen.emulator.v3.params import MAX_BULK_IDS, id_list, keyed_page, page_bounds
@@ -249,18 +249,6 @@ def _get_batch(resource: Resource) -> Handler:
         return {"data": batch_view(batch, jobs, list(range(page.start, page.stop)), page.next_token)}
 
     return _handle(get_batch)
-
-
-@web.middleware
-async def v3_not_found_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Unknown /v3 paths and methods answer the v3 error envelope, not aiohttp's text."""
-    try:
-        return await handler(request)
-    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
-        if not request.path.startswith("/v3/") or request.match_info.route.resource is not None:
-            raise
-        code = "not_found" if exc.status == 404 else "method_not_allowed"
-        return v3_error(exc.status, code, f"{request.method} {request.path} is not served by the emulator")
 
 
 def add_v3_routes(app: web.Application) -> None:

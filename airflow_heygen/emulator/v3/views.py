@@ -6,8 +6,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from airflow_heygen.emulator.failures import FailureCode
 from airflow_heygen.emulator.models import ExecutionStatus
-from airflow_heygen.emulator.v3.models import BULK_NOT_FOUND, RENDER_FAILED, JobKind, V3Batch, V3Job
+from airflow_heygen.emulator.v3.models import BULK_NOT_FOUND, JobKind, V3Batch, V3Job
 
 
 def _media_url(public_base: str, name: str | None) -> str | None:
@@ -16,6 +17,11 @@ def _media_url(public_base: str, name: str | None) -> str | None:
 
 def _failed(job: V3Job) -> bool:
     return job.status is ExecutionStatus.FAILED
+
+
+def _failure_code(job: V3Job) -> str | None:
+    # Jobs stored before failures had codes read as internal_error.
+    return (job.error_code or FailureCode.INTERNAL_ERROR.value) if _failed(job) else None
 
 
 def video_view(job: V3Job, public_base: str) -> dict[str, Any]:
@@ -39,7 +45,7 @@ def video_view(job: V3Job, public_base: str) -> dict[str, Any]:
         "subtitle_url": None,
         "video_page_url": None,
         "folder_id": job.meta.get("folder_id"),
-        "failure_code": RENDER_FAILED if _failed(job) else None,
+        "failure_code": _failure_code(job),
         "failure_message": job.error_message if _failed(job) else None,
     }
 
@@ -60,6 +66,8 @@ def lipsync_view(job: V3Job, public_base: str) -> dict[str, Any]:
         "duration": job.duration,
         "video_url": _media_url(public_base, job.output_file),
         "caption_url": None,
+        # Not in HeyGen's lip-sync schema, which allows more properties: the code a client classifies by.
+        "failure_code": _failure_code(job),
         "failure_message": job.error_message if _failed(job) else None,
     }
 
@@ -85,6 +93,8 @@ def translation_view(job: V3Job, public_base: str) -> dict[str, Any]:
         "audio_url": None,
         "srt_caption_url": _media_url(public_base, job.caption_file),
         "vtt_caption_url": None,
+        # Not in HeyGen's translation schema, which allows more properties: as for lip-syncs.
+        "failure_code": _failure_code(job),
         "failure_message": job.error_message if _failed(job) else None,
     }
 
@@ -102,7 +112,7 @@ def bulk_entry(job: V3Job) -> dict[str, Any]:
 
     :param job: the job.
     """
-    error = {"code": RENDER_FAILED, "message": job.error_message} if _failed(job) else None
+    error = {"code": _failure_code(job), "message": job.error_message} if _failed(job) else None
     return {
         "video_id": job.job_id,
         "status": job.bulk_status,
