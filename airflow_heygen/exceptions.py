@@ -18,20 +18,35 @@ class HeyGenInputError(AirflowFailException, ValueError):
 
     :param field: the argument or input path that is wrong, e.g. ``input.source_image_url``.
     :param problem: what is wrong with it.
+    :param task_id: the task whose argument it is, where the error is raised outside a running task
+        (when a DAG file is parsed), so that the message says which task of the file is wrong.
     """
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
+    def __init__(self, field: str, problem: str, *, task_id: str | None = None) -> None:
+        super().__init__(f"{f'task {task_id!r}: ' if task_id else ''}{field}: {problem}")
         self.field = field
         self.problem = problem
+        self.task_id = task_id
+
+    def for_task(self, task_id: str) -> HeyGenInputError:
+        """The same error, naming the task (for errors raised while a DAG file is parsed)."""
+        return HeyGenInputError(self.field, self.problem, task_id=task_id)
 
 
-class HeyGenAuthError(HeyGenError):
-    """HeyGen rejected the API key (HTTP 401 or 403)."""
+class HeyGenAuthError(AirflowFailException, HeyGenError):
+    """
+    HeyGen rejected the API key (HTTP 401 or 403), or there is no key at all.
+
+    An ``AirflowFailException``: no task retry brings a key, so the alert comes at once, not after
+    ``retries x retry_delay``.
+    """
 
 
-class HeyGenRequestError(HeyGenError):
-    """HeyGen refused a request for a reason retrying cannot fix (a 4xx other than 401, 403 and 429)."""
+class HeyGenRequestError(AirflowFailException, HeyGenError):
+    """
+    HeyGen refused a request for a reason retrying cannot fix (a 4xx other than 401, 403 and 429, a
+    redirect): an ``AirflowFailException``, so the task fails without retries.
+    """
 
 
 class HeyGenTLSError(HeyGenRequestError):
@@ -58,11 +73,22 @@ class HeyGenUnavailableError(HeyGenError):
 
 class HeyGenExecutionError(HeyGenError):
     """
-    A workflow execution ended badly: it failed, vanished or ran past its timeout.
+    A HeyGen job (a workflow execution or a v3 job) ended badly: it failed, vanished or ran past its
+    timeout. Airflow retries the task (a transient failure, or ``resubmit_failed=True``).
 
-    :param execution_id: the execution concerned, so the message can be acted on.
+    :param execution_id: the job concerned, so the message can be acted on.
     """
 
     def __init__(self, message: str, execution_id: str) -> None:
         super().__init__(message)
         self.execution_id = execution_id
+
+
+class HeyGenFailedForGoodError(AirflowFailException, HeyGenExecutionError):
+    """
+    A HeyGen job failed for a reason no retry changes (bad or unreachable media, no face, invalid
+    input, or a reason not known to be transient): the task fails without retries, since a retry
+    would pay for the same failure again (see :mod:`airflow_heygen.failures`).
+
+    :param execution_id: the job concerned.
+    """

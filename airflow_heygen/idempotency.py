@@ -19,12 +19,20 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_heygen.state import Submission, SubmissionRecord
 
 KEY_PREFIX = "airflow"
 MAX_KEY_LENGTH = 255
 # HeyGen replays a key's answer for this long; past it, the same key makes a new job.
 KEY_WINDOW_SECONDS = 24 * 3600
+# A key older than this is not trusted to replay any more (HeyGen keeps it 24 h; an hour of margin).
+KEY_TRUSTED_SECONDS = KEY_WINDOW_SECONDS - 3600
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_.-]+")
 _READABLE_PART = 60
 
@@ -89,3 +97,39 @@ def is_valid_key(key: object) -> bool:
         and 0 < len(key) <= MAX_KEY_LENGTH
         and re.fullmatch(r"[A-Za-z0-9_:.-]+", key) is not None
     )
+
+
+def submission_key(
+    record: SubmissionRecord,
+    earlier: Submission | None,
+    context: Context,
+    *,
+    resubmit_unconfirmed: bool,
+    refuse_stale: bool = True,
+) -> tuple[str, bool]:
+    """
+    The ``Idempotency-Key`` to create with, and whether it is new (then the caller saves it in the
+    in-flight marker before sending).
+
+    An earlier try's unanswered create (a marker with a key but no id) is sent again with its key,
+    which HeyGen answers with the job it made, while the key is younger than
+    :data:`KEY_TRUSTED_SECONDS`. Older, or without a key, the task refuses to guess
+    (:func:`~airflow_heygen.task_base.in_doubt_error`), unless ``resubmit_unconfirmed`` (or not
+    ``refuse_stale``, for free creates such as uploads) asks for a new key, i.e. a new job.
+
+    :param record: the task instance's record of this request.
+    :param earlier: what an earlier try left (``record.load()``), if anything unconfirmed.
+    :param context: the task's context.
+    :param resubmit_unconfirmed: make a new job rather than refuse.
+    :param refuse_stale: refuse (rather than make a new key) when the earlier key cannot replay.
+    """
+    from airflow_heygen.task_base import in_doubt_error
+
+    if earlier is not None and earlier.unconfirmed:
+        age = time.time() - earlier.sent_at if earlier.sent_at is not None else None
+        if earlier.idempotency_key and age is not None and age < KEY_TRUSTED_SECONDS:
+            return earlier.idempotency_key, False
+        if refuse_stale and not resubmit_unconfirmed:
+            raise in_doubt_error(record, earlier, context)
+    nonce = new_nonce() if record.kept else ""
+    return key_for_task(context, record.fingerprint, nonce), True

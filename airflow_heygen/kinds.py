@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from airflow_heygen.failures import Failure
 from airflow_heygen.models import dig
 
 
@@ -54,6 +55,7 @@ BULK_STATUSES: Mapping[str, JobStatus] = {
 # Where a bulk entry (of every kind) carries its id, and its failure.
 BULK_ID_FIELD = "video_id"
 BULK_FAILURE_PATH: tuple[str, ...] = ("error", "message")
+BULK_FAILURE_CODE_PATH: tuple[str, ...] = ("error", "code")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class JobKind:
     :param bulk_statuses: every documented bulk status, mapped; others mean running.
     :param video_url_path: where a status answer's ``data`` holds the output URL.
     :param failure_paths: where a status answer's ``data`` holds the failure reason, first found wins.
+    :param failure_code_paths: where it holds HeyGen's machine-readable failure code, first found wins.
     :param idempotent_creates: whether creates take ``Idempotency-Key`` (safe to repeat).
     :param delete_endpoint: endpoint template of ``DELETE``, with ``{id}``, or None.
     :param statusless: a kind whose single read carries no status: an answer means completed.
@@ -90,6 +93,7 @@ class JobKind:
     video_url_path: tuple[str, ...]
     failure_paths: tuple[tuple[str, ...], ...]
     description: str
+    failure_code_paths: tuple[tuple[str, ...], ...] = (("failure_code",),)
     ids_are_list: bool = False
     single_id_field: str = "id"
     bulk_endpoint: str | None = None
@@ -142,6 +146,7 @@ WORKFLOW = JobKind(
     },
     video_url_path=("output", "video_url"),
     failure_paths=(("error", "message"), ("error",)),
+    failure_code_paths=(BULK_FAILURE_CODE_PATH,),
     bulk_statuses={},
     idempotent_creates=False,
     description="workflow execution",
@@ -224,6 +229,7 @@ class Job:
     :param raw_status: the status exactly as HeyGen sent it.
     :param video_url: the output URL, once there is one.
     :param failure: HeyGen's reason of a failed job.
+    :param failure_code: HeyGen's machine-readable code of a failed job, if it sent one.
     :param output: the whole ``data`` object of the read (a bulk entry, for bulk reads).
     :param read_at: ``time.monotonic()`` when the request that answered was sent, where the reader
         knows it (bulk reads): a trigger schedules its next read from it. Not part of the result.
@@ -236,7 +242,15 @@ class Job:
     video_url: str | None = None
     failure: str | None = None
     output: dict[str, Any] = field(default_factory=dict)
+    failure_code: str | None = None
     read_at: float | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def failed(self) -> Failure | None:
+        """Why the job failed or vanished; None while it runs or once it completed."""
+        if self.status not in (JobStatus.FAILED, JobStatus.NOT_FOUND):
+            return None
+        return Failure(self.failure_code, self.failure, not_found=self.status is JobStatus.NOT_FOUND)
 
     def to_result(self) -> dict[str, Any]:
         """The operators' result (XCom): ``{"kind", "id", "status", "video_url", "output"}``."""
@@ -255,15 +269,22 @@ class Job:
         output = dict(output) if isinstance(output, Mapping) else {}
         row = KINDS.get(str(result.get("kind")))
         paths = (*(row.failure_paths if row else ()), BULK_FAILURE_PATH)
+        code_paths = (*(row.failure_code_paths if row else ()), BULK_FAILURE_CODE_PATH)
         return cls(
             kind=str(result.get("kind")),
             id=str(result.get("id")),
             status=JobStatus(result.get("status", "running")),
             raw_status=_text(output.get("status")),
             video_url=_text(result.get("video_url")),
-            failure=next((str(v) for v in (dig(output, p) for p in paths) if v), None),
+            failure=_first_text(output, paths),
             output=output,
+            failure_code=_first_text(output, code_paths),
         )
+
+
+def _first_text(data: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]) -> str | None:
+    """The first non-empty value found at ``paths`` in ``data``, as text."""
+    return next((str(v) for v in (dig(data, p) for p in paths) if v and not isinstance(v, Mapping)), None)
 
 
 def _status(statuses: Mapping[str, JobStatus], raw: Any) -> JobStatus:
@@ -290,15 +311,16 @@ def job_from_single(kind: str | JobKind, data: Mapping[str, Any], job_id: str) -
         status = JobStatus.COMPLETED
     else:
         status = _status(row.single_statuses, raw)
-    failure = next((str(v) for v in (dig(data, p) for p in row.failure_paths) if v), None)
+    failed = status is JobStatus.FAILED
     return Job(
         kind=row.name,
         id=_text(data.get(row.single_id_field)) or job_id,
         status=status,
         raw_status=_text(raw),
         video_url=_text(dig(data, row.video_url_path)),
-        failure=failure if status is JobStatus.FAILED else None,
+        failure=_first_text(data, row.failure_paths) if failed else None,
         output=dict(data),
+        failure_code=_first_text(data, row.failure_code_paths) if failed else None,
     )
 
 
@@ -320,6 +342,7 @@ def job_from_bulk_entry(kind: str | JobKind, entry: Mapping[str, Any], read_at: 
         raw_status=_text(raw),
         failure=_text(dig(entry, BULK_FAILURE_PATH)) if status is JobStatus.FAILED else None,
         output=dict(entry),
+        failure_code=_text(dig(entry, BULK_FAILURE_CODE_PATH)) if status is JobStatus.FAILED else None,
         read_at=read_at,
     )
 

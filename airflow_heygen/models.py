@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_heygen.failures import Failure
 
 
 class WorkflowType(str, Enum):
@@ -90,6 +93,7 @@ class Execution:
     :param output: the ``output`` object of a completed execution (empty otherwise).
     :param error_message: HeyGen's error message for a failed execution.
     :param raw_status: the status string exactly as HeyGen sent it, for logs.
+    :param error_code: HeyGen's machine-readable failure code (``error.code``) of a failed execution.
     """
 
     execution_id: str
@@ -98,6 +102,18 @@ class Execution:
     output: dict[str, Any] = field(default_factory=dict)
     error_message: str | None = None
     raw_status: str | None = None
+    error_code: str | None = None
+
+    @property
+    def failed(self) -> Failure | None:
+        """Why the execution failed or vanished; None while it runs or once it completed."""
+        from airflow_heygen.failures import Failure
+
+        if self.status not in (ExecutionStatus.FAILED, ExecutionStatus.NOT_FOUND):
+            return None
+        return Failure(
+            self.error_code, self.error_message, not_found=self.status is ExecutionStatus.NOT_FOUND
+        )
 
     @property
     def video_url(self) -> str | None:
@@ -120,6 +136,7 @@ class Execution:
         output = data.get("output")
         error = data.get("error")
         error_message = error.get("message") if isinstance(error, Mapping) else error
+        error_code = error.get("code") if isinstance(error, Mapping) else None
         reported_id = data.get("execution_id")
         reported_type = data.get("workflow_type")
         return cls(
@@ -131,24 +148,35 @@ class Execution:
             output=dict(output) if isinstance(output, Mapping) else {},
             error_message=str(error_message) if error_message else None,
             raw_status=raw_status if isinstance(raw_status, str) else None,
+            error_code=error_code if isinstance(error_code, str) and error_code else None,
         )
 
     def to_result(self) -> dict[str, Any]:
-        """The operator's return value (XCom ``return_value``): JSON-serialisable."""
-        return {
+        """
+        The operator's return value (XCom ``return_value``): JSON-serialisable. A failed execution's
+        (as a trigger event carries it) adds ``error``: ``{"code", "message"}``.
+        """
+        result = {
             "execution_id": self.execution_id,
             "workflow_type": self.workflow_type,
             "status": self.status.value,
             "video_url": self.video_url,
             "output": self.output,
         }
+        if self.status is ExecutionStatus.FAILED:
+            result["error"] = {"code": self.error_code, "message": self.error_message}
+        return result
 
     @classmethod
     def from_result(cls, result: Mapping[str, Any]) -> Execution:
         """Rebuild an execution from :meth:`to_result`'s dict (as carried by a trigger event)."""
+        error = result.get("error")
+        error = error if isinstance(error, Mapping) else {}
         return cls(
             execution_id=str(result["execution_id"]),
             status=ExecutionStatus.parse(result.get("status")),
             workflow_type=result.get("workflow_type"),
             output=dict(result.get("output") or {}),
+            error_message=error.get("message") or None,
+            error_code=error.get("code") or None,
         )

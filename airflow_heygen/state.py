@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -98,16 +98,22 @@ class Submission:
         its answer was lost.
     :param sent_at: Unix time the submission was sent.
     :param idempotency_key: the ``Idempotency-Key`` it carried (v3 creates), if any.
+    :param kept: the jobs of the request's parts (a translation's languages) that an earlier try kept
+        while it created the others again: part -> job id.
     """
 
     job_id: str | None
     sent_at: float | None
     idempotency_key: str | None = None
+    kept: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def unconfirmed(self) -> bool:
-        """Whether HeyGen may have a job of this submission whose id nobody knows."""
-        return self.job_id is None
+        """
+        Whether HeyGen may have a job of this submission whose id nobody knows: a create was sent
+        (or a record says nothing else) and its answer never saved.
+        """
+        return self.job_id is None and (self.sent_at is not None or not self.kept)
 
 
 class SubmissionRecord:
@@ -163,18 +169,41 @@ class SubmissionRecord:
         job_id = saved.get("execution_id")
         sent_at = saved.get("sent_at")
         key = saved.get("idempotency_key")
+        kept = saved.get("kept")
         return Submission(
             job_id=job_id if isinstance(job_id, str) and job_id else None,
             sent_at=float(sent_at) if isinstance(sent_at, (int, float)) else None,
             idempotency_key=key if isinstance(key, str) else None,
+            kept={str(k): str(v) for k, v in kept.items()} if isinstance(kept, Mapping) else {},
         )
 
-    def mark_in_flight(self, idempotency_key: str | None = None) -> None:
-        """Note, before sending, that a submission of this request is on its way."""
+    def mark_in_flight(
+        self, idempotency_key: str | None = None, kept: Mapping[str, str] | None = None
+    ) -> None:
+        """
+        Note, before sending, that a submission of this request is on its way.
+
+        :param idempotency_key: the key it carries, if any.
+        :param kept: the jobs of the parts that are not part of this submission (they run already).
+        """
         fields: dict[str, Any] = {"sent_at": time.time(), "request": self.description}
         if idempotency_key is not None:
             fields["idempotency_key"] = idempotency_key
+        if kept:
+            fields["kept"] = dict(kept)
         self.state.write(**fields)
+
+    def keep_only(self, kept: Mapping[str, str]) -> None:
+        """
+        Forget a submission that certainly made no job, keeping the jobs of the other parts (or
+        forget everything when there are none).
+
+        :param kept: part -> job id of the parts whose jobs stay.
+        """
+        if kept:
+            self.state.write(kept=dict(kept), request=self.description)
+        else:
+            self.clear()
 
     def save(self, job_id: str, idempotency_key: str | None = None) -> None:
         """Replace the in-flight marker with HeyGen's id of the job."""
@@ -186,3 +215,8 @@ class SubmissionRecord:
     def clear(self) -> None:
         """Forget the job: the task succeeded, or the submission certainly made none."""
         self.state.clear()
+
+
+def content_fingerprint(content: bytes, name: str) -> str:
+    """The fingerprint of an upload: its bytes and name."""
+    return fingerprint({"sha256": hashlib.sha256(content).hexdigest(), "name": name})

@@ -9,13 +9,16 @@ imported when a task runs, not when a DAG file is parsed.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import conf
 
-from airflow_heygen.exceptions import HeyGenSubmissionInDoubtError
+from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenInputError, HeyGenSubmissionInDoubtError
+from airflow_heygen.failures import Failure, failed_job_error
 from airflow_heygen.models import Execution
 from airflow_heygen.validation import require_positive_number
 
@@ -37,7 +40,7 @@ def default_deferrable() -> bool:
 
 
 def checked_waiting(
-    deferrable: bool | None, poll_interval: float, timeout: float
+    deferrable: bool | None, poll_interval: float, timeout: float, task_id: str
 ) -> tuple[bool, float, float]:
     """
     The waiting arguments of every HeyGen operator and sensor, checked when the DAG is parsed:
@@ -47,13 +50,17 @@ def checked_waiting(
     :param deferrable: wait in the triggerer; None for Airflow's default.
     :param poll_interval: seconds between status polls; must be positive.
     :param timeout: seconds to wait at most; must be positive.
+    :param task_id: the task, named in the error (it is raised while the DAG file is parsed).
     :raises HeyGenInputError: for a poll interval or timeout that is not a positive number.
     """
-    return (
-        default_deferrable() if deferrable is None else deferrable,
-        require_positive_number("poll_interval", poll_interval),
-        require_positive_number("timeout", timeout),
-    )
+    try:
+        return (
+            default_deferrable() if deferrable is None else deferrable,
+            require_positive_number("poll_interval", poll_interval),
+            require_positive_number("timeout", timeout),
+        )
+    except HeyGenInputError as err:
+        raise err.for_task(task_id) from None
 
 
 def in_doubt_error(
@@ -119,6 +126,38 @@ class HeyGenTaskMixin:
     log: Any
     # Read by HeyGenVideoLink when the task instance ends.
     produced_video_url: str | None = None
+    # Whether a retry pays for a new attempt of a job that failed for good (operators' argument).
+    resubmit_failed: bool = False
+    # Sensors only watch a job: their retry would read the same failed job, so it never helps.
+    watches_only: bool = False
+
+    def failure_error(self, what: str, job_id: str, failure: Failure) -> HeyGenExecutionError:
+        """
+        The error of this task for a job that failed or vanished:
+        :func:`~airflow_heygen.failures.failed_job_error` with this task's switches.
+
+        :param what: the job in words, e.g. ``HeyGen video abc123``.
+        :param job_id: its id.
+        :param failure: why it failed.
+        """
+        return failed_job_error(
+            what, job_id, failure, resubmit_failed=self.resubmit_failed, can_resubmit=not self.watches_only
+        )
+
+    @contextmanager
+    def reporting_failures(self) -> Iterator[None]:
+        """
+        Re-raise a failed job's error (raised by a hook or an event reader with the default switches)
+        as this task's switches say: retried with ``resubmit_failed``, never retried by a sensor.
+        """
+        try:
+            yield
+        except HeyGenExecutionError as err:
+            failure = getattr(err, "failure", None)
+            what = getattr(err, "what", None)
+            if not isinstance(failure, Failure) or not isinstance(what, str):
+                raise
+            raise self.failure_error(what, err.execution_id, failure) from None
 
     @cached_property
     def hook(self) -> HeyGenHook:

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_heygen.api import API_KEY_ENV_VAR, ConnectionSettings, default_base_url_origin
-from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenTLSError, HeyGenUnavailableError
-from airflow_heygen.models import Execution, ExecutionStatus
+from airflow_heygen.exceptions import HeyGenTLSError, HeyGenUnavailableError
+from airflow_heygen.failures import Failure, failed_job_error
+from airflow_heygen.models import Execution
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -154,19 +155,19 @@ def failure_reason(execution: Execution) -> str:
 
 def raise_for_outcome(execution: Execution) -> Execution:
     """
-    Return a completed execution; raise a clear error for a failed or vanished one.
+    Return a completed execution; raise a clear error for a failed or vanished one: without retries
+    for a failure no retry changes (:func:`~airflow_heygen.failures.failed_job_error`).
 
     :param execution: an execution in a terminal status.
     """
-    if execution.status is ExecutionStatus.FAILED:
-        raise HeyGenExecutionError(
-            f"HeyGen execution {execution.execution_id} failed: {failure_reason(execution)}",
-            execution.execution_id,
-        )
-    if execution.status is ExecutionStatus.NOT_FOUND:
-        raise HeyGenExecutionError(
-            f"HeyGen execution {execution.execution_id}: Workflow not found", execution.execution_id
-        )
+    failure = execution.failed
+    if failure is not None:
+        what = f"HeyGen workflow execution {execution.execution_id}"
+        if failure.not_found:
+            failure = Failure(message="Workflow not found", not_found=True)  # the guide's words
+        elif not failure.message:
+            failure = Failure(failure.code, failure_reason(execution))
+        raise failed_job_error(what, execution.execution_id, failure, resubmit_failed=False)
     return execution
 
 

@@ -19,6 +19,7 @@ import requests
 
 from airflow_heygen.api import Retry, parse_retry_after
 from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenNoAnswerError, HeyGenUnavailableError
+from airflow_heygen.failures import failed_job_error
 from airflow_heygen.hooks.common import StatusChangeLog
 from airflow_heygen.kinds import Job, JobKind, JobStatus, ids_from_create, job_from_single, job_kind
 from airflow_heygen.retrying import retry_sync
@@ -96,9 +97,14 @@ def unavailable_while_reading_job(
 
 
 def raise_for_job(job: Job) -> Job:
-    """Return a completed job; raise :class:`HeyGenExecutionError` for a failed or vanished one."""
-    if job.status in (JobStatus.FAILED, JobStatus.NOT_FOUND):
-        raise HeyGenExecutionError(job_failed_message(job), job.id)
+    """
+    Return a completed job; raise for a failed or vanished one: without retries for a failure no
+    retry changes (:func:`~airflow_heygen.failures.failed_job_error`).
+    """
+    failure = job.failed
+    if failure is not None:
+        what = f"HeyGen {job_kind(job.kind).description} {job.id}"
+        raise failed_job_error(what, job.id, failure, resubmit_failed=False)
     return job
 
 

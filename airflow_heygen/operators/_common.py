@@ -13,13 +13,15 @@ from airflow.sdk import BaseOperator
 
 from airflow_heygen.links.heygen import HeyGenVideoLink
 from airflow_heygen.task_base import DEFAULT_CONN_ID, HeyGenTaskMixin, checked_waiting
+from airflow_heygen.templating import XComOriginsMixin
 
 __all__ = ["DEFAULT_CONN_ID", "HeyGenOperator", "HeyGenSubmitOperator"]
 
 
-class HeyGenOperator(BaseOperator):
+class HeyGenOperator(XComOriginsMixin, BaseOperator):
     """
-    Base of every HeyGen operator: the HeyGen connection, and a dict result.
+    Base of every HeyGen operator: the HeyGen connection, and a dict result. An argument fed by an
+    XCom that does not exist fails naming that XCom and its task.
 
     :param heygen_conn_id: id of the HeyGen connection.
     """
@@ -47,6 +49,11 @@ class HeyGenSubmitOperator(HeyGenTaskMixin, HeyGenOperator):
     :param timeout: seconds to wait for the job before failing (it keeps running at HeyGen).
     :param durable: remember the submission across tries in ``task_state_store`` (Airflow 3.3+).
     :param resubmit_unconfirmed: submit again where an earlier try's submission cannot be confirmed.
+    :param resubmit_failed: let a task retry pay for a new job after one that failed for good (bad or
+        unreachable media, no face, invalid input, or a reason not known to be transient). Off by
+        default: such a failure fails the task without retries; transient ones are resubmitted anyway.
+    :param check_inputs: before paying, check with a bounded HEAD (or one-byte GET) that every input
+        URL answers; a 4xx fails the task without retries, naming the field.
     """
 
     operator_extra_links = (HeyGenVideoLink(),)
@@ -60,11 +67,27 @@ class HeyGenSubmitOperator(HeyGenTaskMixin, HeyGenOperator):
         timeout: float = 600.0,
         durable: bool = True,
         resubmit_unconfirmed: bool = False,
+        resubmit_failed: bool = False,
+        check_inputs: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.wait_for_completion = wait_for_completion
-        waiting = checked_waiting(deferrable, poll_interval, timeout)
+        waiting = checked_waiting(deferrable, poll_interval, timeout, self.task_id)
         self.deferrable, self.poll_interval, self.timeout = waiting
         self.durable = durable
         self.resubmit_unconfirmed = resubmit_unconfirmed
+        self.resubmit_failed = resubmit_failed
+        self.check_inputs = check_inputs
+
+    def check_input_urls(self, request: Any, root: str) -> None:
+        """
+        With ``check_inputs``, check every http(s) URL in ``request`` before anything is paid.
+
+        :param request: the checked request (a workflow's ``input`` or a v3 body).
+        :param root: its name in messages, e.g. ``input``.
+        """
+        if self.check_inputs:
+            from airflow_heygen.preflight import check_input_urls
+
+            check_input_urls(request, root, log=self.log)

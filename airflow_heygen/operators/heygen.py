@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from airflow_heygen.exceptions import HeyGenInputError, HeyGenNoAnswerError
 from airflow_heygen.models import Execution, ExecutionStatus, WorkflowType
 from airflow_heygen.operators._common import HeyGenSubmitOperator
@@ -55,8 +57,10 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
 
     Never pays twice: with ``durable=True`` an in-flight marker is saved in ``task_state_store`` before
     the submission and replaced by the execution id when HeyGen answers. A new try of the task
-    reattaches to a running execution, returns a completed one, submits again only after ``failed``
-    or ``not_found``, and refuses to guess when it finds a marker without an id (an answer was lost).
+    reattaches to a running execution, returns a completed one, submits again after ``not_found`` or
+    a transient failure, and refuses to guess when it finds a marker without an id (an answer was
+    lost). An execution that failed for good (bad media, no face, invalid input, an unknown reason)
+    fails the task without retries unless ``resubmit_failed=True`` (:mod:`airflow_heygen.failures`).
     The record is cleared when the task succeeds, so clearing a succeeded task makes a new video.
 
     :param workflow_type: HeyGen workflow type, e.g. ``"FaceswapNode"`` (templated).
@@ -71,6 +75,8 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
     :param resubmit_unconfirmed: submit again even though an earlier try's submission got no answer
         (HeyGen may then run, and charge, two jobs). Off by default: such a try fails without retries,
         saying which request may exist at HeyGen.
+    :param resubmit_failed: let a retry pay for a new execution after one that failed for good.
+    :param check_inputs: check every input URL with a bounded HEAD before submitting (4xx: fail).
     """
 
     template_fields: Sequence[str] = ("workflow_type", "input", "heygen_conn_id")
@@ -101,27 +107,38 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
         """Submit the workflow (or reattach to this task's earlier execution) and wait for it."""
         workflow_type, workflow_input, record = self._record(context)
         try:
-            earlier = self._earlier_execution(record, workflow_type, context)
-            if earlier is not None and earlier.status is ExecutionStatus.COMPLETED:
-                self.execution_id = earlier.execution_id
-                result = self.finish(earlier)
-                record.clear()
-                return result
-            if earlier is not None:
-                self.execution_id = earlier.execution_id
-            else:
-                self.execution_id = self._submit(record, workflow_type, workflow_input, context)
-            context["ti"].xcom_push(key="execution_id", value=self.execution_id)
-            if not self.wait_for_completion:
-                # This task's job was the submission: once it succeeds, clearing it makes a new video.
-                record.clear()
-                status = earlier.status if earlier is not None else ExecutionStatus.SUBMITTED
-                return Execution(self.execution_id, status, workflow_type).to_result()
-            result = self.wait(self.execution_id, workflow_type)
-            record.clear()
-            return result
+            with self.reporting_failures():
+                return self._execute(context, workflow_type, workflow_input, record)
         finally:
             self.close_hook()
+
+    def _execute(
+        self,
+        context: Context,
+        workflow_type: str,
+        workflow_input: Mapping[str, Any],
+        record: SubmissionRecord,
+    ) -> dict[str, Any]:
+        earlier = self._earlier_execution(record, workflow_type, context)
+        if earlier is not None and earlier.status is ExecutionStatus.COMPLETED:
+            self.execution_id = earlier.execution_id
+            result = self.finish(earlier)
+            record.clear()
+            return result
+        if earlier is not None:
+            self.execution_id = earlier.execution_id
+        else:
+            self.check_input_urls(workflow_input, "input")
+            self.execution_id = self._submit(record, workflow_type, workflow_input, context)
+        context["ti"].xcom_push(key="execution_id", value=self.execution_id)
+        if not self.wait_for_completion:
+            # This task's job was the submission: once it succeeds, clearing it makes a new video.
+            record.clear()
+            status = earlier.status if earlier is not None else ExecutionStatus.SUBMITTED
+            return Execution(self.execution_id, status, workflow_type).to_result()
+        result = self.wait(self.execution_id, workflow_type)
+        record.clear()
+        return result
 
     def _submit(
         self,
@@ -170,13 +187,14 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
         execution_id = earlier.job_id
         assert execution_id is not None
         execution = self.hook.get_execution(execution_id, workflow_type)
-        if execution.status in (ExecutionStatus.FAILED, ExecutionStatus.NOT_FOUND):
-            self.log.warning(
-                "Earlier HeyGen execution %s of this task is %s; submitting again",
-                execution_id,
-                execution.status.value,
-            )
-            return None
+        failure = execution.failed
+        if failure is not None:
+            # Raises for a failure no retry changes (unless resubmit_failed); else submit anew.
+            error = self.failure_error(f"Earlier HeyGen execution {execution_id}", execution_id, failure)
+            if not isinstance(error, AirflowFailException):
+                self.log.warning("%s; submitting again", error)
+                return None
+            raise error
         self.log.info(
             "Reattaching to HeyGen execution %s (%s) from an earlier try",
             execution_id,
@@ -186,7 +204,8 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger's event; forget the execution once it completed."""
-        result = super().execute_complete(context, event)
+        with self.reporting_failures():
+            result = super().execute_complete(context, event)
         self._record(context)[2].clear()
         return result
 

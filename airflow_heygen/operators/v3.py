@@ -14,16 +14,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenInputError
+from airflow_heygen.failures import Failure
 from airflow_heygen.kinds import Job, JobStatus
 from airflow_heygen.operators.v3_base import (
-    CERTAIN_REFUSALS,
     HeyGenJobOperator,
-    content_fingerprint,
-    submission_key,
 )
-from airflow_heygen.state import SubmissionRecord, TaskState, task_state_store
-from airflow_heygen.validation import require_text
 from airflow_heygen.validation_v3 import (
     build_body,
     url_media,
@@ -33,7 +28,7 @@ from airflow_heygen.validation_v3 import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    pass
 
 __all__ = [
     "HeyGenLipsyncOperator",
@@ -159,8 +154,12 @@ class HeyGenVideoTranslationOperator(HeyGenJobOperator):
     language) and wait for all of them.
 
     Returns ``{"kind": "video_translation", "ids", "status", "video_urls": {language: url},
-    "items": [<job dict per language>]}``; the ids are pushed as XCom ``job_ids`` once known. A
-    failed language fails the task, naming it, with the other languages' URLs in the message.
+    "video_url_<language>": url for each language, "items": [<job dict per language>]}``: each key is
+    its own XCom too, so ``translate.output["video_url_es"]`` feeds the next task (Airflow reads
+    ``translate.output["video_urls"]["es"]`` as XCom key ``es``, which does not exist). The ids are
+    pushed as XCom ``job_ids`` once known. A failed language fails the task, naming it, with the
+    other languages' URLs in the message; a retry keeps the running and completed languages and
+    creates only the failed ones again (a transient failure, or with ``resubmit_failed=True``).
 
     :param body: a ``POST /v3/video-translations`` body (templated).
     :param video_url: http(s) URL of the video (templated).
@@ -195,6 +194,14 @@ class HeyGenVideoTranslationOperator(HeyGenJobOperator):
         body = build_body(self.body, "body", video=url_media(self.video_url), output_languages=languages)
         return validate_translation_body(body)
 
+    def parts(self, body: Mapping[str, Any]) -> list[str]:
+        """One job per output language, in the order asked (HeyGen answers the ids in that order)."""
+        return [str(language) for language in body["output_languages"]]
+
+    def body_for_parts(self, body: Mapping[str, Any], parts: Sequence[str]) -> Mapping[str, Any]:
+        """The same translation for some of the languages only."""
+        return {**body, "output_languages": list(parts)}
+
     def _languages(self, jobs: Sequence[Job]) -> list[str]:
         asked = self.request_body()["output_languages"]
         return [
@@ -216,174 +223,35 @@ class HeyGenVideoTranslationOperator(HeyGenJobOperator):
             if job.status is not JobStatus.COMPLETED
         ]
         if bad:
-            reasons = "; ".join(f"{lang} ({job.id}): {job.failure or job.status.value}" for lang, job in bad)
-            done = ", ".join(f"{lang}: {url}" for lang, url in urls.items()) or "none"
-            raise HeyGenExecutionError(
-                f"HeyGen video translation failed for {', '.join(lang for lang, _ in bad)}: {reasons}. "
-                f"Completed languages: {done}",
-                bad[0][1].id,
-            )
+            raise self._failed_languages(bad, urls)
         self.produced_video_url = next(iter(urls.values()), None)
         return {
             "kind": self.kind,
             "ids": [job.id for job in jobs],
             "status": JobStatus.COMPLETED.value,
             "video_urls": urls,
+            **{f"video_url_{lang}": url for lang, url in urls.items()},
             "items": [job.to_result() for job in jobs],
         }
 
-
-MAX_ASSET_BYTES = 32 * 1024 * 1024
-# Media types HeyGen takes as assets, by file suffix.
-ASSET_TYPES: Mapping[str, str] = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-    ".mp3": "audio/mpeg",
-    ".wav": "audio/wav",
-    ".pdf": "application/pdf",
-    ".srt": "application/x-subrip",
-}
-
-
-def sniff_type(head: bytes) -> str | None:
-    """The media type of a file from its first bytes (None for srt, text, or unknown)."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[4:8] == b"ftyp":
-        return "video/mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm"
-    if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
-        return "audio/mpeg"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    return None
-
-
-def asset_type(name: str, head: bytes) -> str:
-    """
-    The media type of an upload, from its content (and, for srt, its name).
-
-    :param name: the file's name.
-    :param head: its first bytes.
-    :raises HeyGenInputError: for a type HeyGen does not take.
-    """
-    sniffed = sniff_type(head)
-    if sniffed is not None:
-        return sniffed
-    suffix = name[name.rfind(".") :].lower() if "." in name else ""
-    if suffix == ".srt":
-        try:
-            head.decode("utf-8")
-            return ASSET_TYPES[".srt"]
-        except UnicodeDecodeError:
-            pass
-    raise HeyGenInputError(
-        "source",
-        f"{name!r} is not a type HeyGen takes as an asset (png, jpeg, mp4, webm, mp3, wav, pdf, srt)",
-    )
-
-
-class HeyGenUploadAssetOperator(HeyGenJobOperator):
-    """
-    Upload a file from any object storage (``file://``, ``s3://``, ...) as a HeyGen asset
-    (``POST /v3/assets``), exactly once per task instance.
-
-    The size (at most 32 MiB) and the type (png, jpeg, mp4, webm, mp3, wav, pdf, srt) are checked
-    before anything is read in full or sent. Returns ``{"asset_id", "url", "mime_type",
-    "size_bytes"}``; ``url`` works wherever HeyGen takes a media URL, e.g. as
-    ``FaceswapOperator(source_image_url=...)``.
-
-    :param source: the file: an ``ObjectStoragePath`` or its URL (``file://``, ``s3://``, ...), or an
-        http(s) URL (read with a bounded download) (templated).
-    :param source_conn_id: Airflow connection of the storage, e.g. ``aws_default`` (templated).
-    :param heygen_conn_id: id of the HeyGen connection (templated).
-    :param durable: remember the upload's key across tries.
-    """
-
-    kind = "asset"
-    template_fields: Sequence[str] = ("source", "source_conn_id", "heygen_conn_id")
-
-    def __init__(self, source: Any, *, source_conn_id: str | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("wait_for_completion", False)
-        super().__init__(**kwargs)
-        self.source = source
-        self.source_conn_id = source_conn_id
-
-    def _read(self) -> tuple[str, bytes, str]:
-        from airflow.sdk import ObjectStoragePath
-
-        if isinstance(self.source, str) and self.source.startswith(("http://", "https://")):
-            return self._read_http(self.source)
-        if isinstance(self.source, ObjectStoragePath):
-            path = self.source
-        else:
-            path = ObjectStoragePath(require_text("source", self.source), conn_id=self.source_conn_id)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise HeyGenInputError("source", f"{str(path)!r} does not exist") from None
-        if size > MAX_ASSET_BYTES:
-            raise HeyGenInputError(
-                "source", f"{path.name!r} is {size} bytes; HeyGen takes assets of at most 32 MiB"
-            )
-        if size == 0:
-            raise HeyGenInputError("source", f"{path.name!r} is empty")
-        with path.open("rb") as handle:
-            mime_type = asset_type(path.name, handle.read(4096))
-        return path.name, path.read_bytes(), mime_type
-
-    def _read_http(self, url: str) -> tuple[str, bytes, str]:
-        """An http(s) source (Airflow's object storage has no http scheme), read up to the size limit."""
-        import requests
-
-        from airflow_heygen.validation import require_http_url
-
-        name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "asset"
-        with requests.get(require_http_url("source", url), stream=True, timeout=30) as response:
-            if response.status_code != 200:
-                raise HeyGenInputError("source", f"{url!r} answered HTTP {response.status_code}")
-            declared = int(response.headers.get("Content-Length") or 0)
-            if declared > MAX_ASSET_BYTES:
-                raise HeyGenInputError("source", f"{name!r} is {declared} bytes; at most 32 MiB allowed")
-            chunks, size = [], 0
-            for chunk in response.iter_content(1024 * 1024):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_ASSET_BYTES:
-                    raise HeyGenInputError("source", f"{name!r} is over 32 MiB; HeyGen takes at most 32 MiB")
-        content = b"".join(chunks)
-        if not content:
-            raise HeyGenInputError("source", f"{name!r} is empty")
-        return name, content, asset_type(name, content[:4096])
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Check and read the file, then upload it with this task instance's key."""
-        name, content, mime_type = self._read()
-        store = task_state_store(context, durable=self.durable)
-        record = SubmissionRecord(
-            TaskState(store, SubmissionRecord.KEY, content_fingerprint(content, name)), "asset upload"
+    def _failed_languages(self, bad: Sequence[tuple[str, Job]], urls: Mapping[str, str]) -> Exception:
+        """
+        One error for the failed languages: retried (re-creating only them) when every failure is
+        transient or ``resubmit_failed`` is on; otherwise without retries, as the least hopeful says.
+        """
+        failures = [(lang, job, job.failed or Failure()) for lang, job in bad]
+        worst = next((f for f in failures if not f[2].kind.resubmitted_by_retry), failures[0])
+        reasons = "; ".join(f"{lang} ({job.id}): {failure.describe()}" for lang, job, failure in failures)
+        done = ", ".join(f"{lang}: {url}" for lang, url in urls.items()) or "none"
+        summary = Failure(
+            message=f"{reasons}. Completed languages: {done}",
+            not_found=worst[2].not_found,
+            classified=worst[2].kind,
         )
-        # An earlier try's unanswered upload is sent again with its key: HeyGen replays its answer.
-        key, fresh = submission_key(
-            record, record.load(), context, resubmit_unconfirmed=True, refuse_stale=False
-        )
-        if fresh:
-            record.mark_in_flight(idempotency_key=key)
-        try:
-            result = self.jobs.upload_asset(name, content, mime_type, key)
-        except CERTAIN_REFUSALS:
-            record.clear()
-            raise
-        finally:
-            self.close_hook()
-        record.clear()
-        self.log.info("Uploaded %s (%d bytes) as HeyGen asset %s", name, len(content), result["asset_id"])
-        return result
+        languages = ", ".join(lang for lang, _ in bad)
+        return self.failure_error(f"HeyGen video translation ({languages})", worst[1].id, summary)
+
+
+from airflow_heygen.operators.v3_assets import (  # noqa: E402  re-exported: the documented import path
+    HeyGenUploadAssetOperator,
+)

@@ -14,12 +14,19 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow_heygen.exceptions import HeyGenAuthError, HeyGenInputError, HeyGenRequestError
-from airflow_heygen.idempotency import KEY_WINDOW_SECONDS, key_for_task, new_nonce
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_heygen.exceptions import (
+    HeyGenAuthError,
+    HeyGenInputError,
+    HeyGenNoAnswerError,
+    HeyGenRequestError,
+)
+from airflow_heygen.idempotency import KEY_TRUSTED_SECONDS, submission_key
 from airflow_heygen.kinds import Job, JobKind, JobStatus, job_kind
 from airflow_heygen.operators._common import HeyGenSubmitOperator
-from airflow_heygen.state import Submission, SubmissionRecord, fingerprint
-from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, in_doubt_error
+from airflow_heygen.state import SubmissionRecord, content_fingerprint
+from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -27,8 +34,15 @@ if TYPE_CHECKING:
     from airflow_heygen.hooks.heygen import HeyGenHook
     from airflow_heygen.hooks.jobs import HeyGenJobsMixin
 
-# A key older than this is not trusted to replay any more (HeyGen keeps it 24 h; an hour of margin).
-KEY_TRUSTED_SECONDS = KEY_WINDOW_SECONDS - 3600
+# Kept importable from here, where earlier releases defined them.
+__all__ = [
+    "CERTAIN_REFUSALS",
+    "KEY_TRUSTED_SECONDS",
+    "HeyGenJobOperator",
+    "content_fingerprint",
+    "jobs_hook_class",
+    "submission_key",
+]
 # Several ids of one record (a translation's languages) are saved joined by this.
 ID_SEPARATOR = ","
 # Refusals after which HeyGen certainly made no job (and released the key).
@@ -46,40 +60,6 @@ def jobs_hook_class() -> type[HeyGenHook]:
     return type("HeyGenHook", (HeyGenJobsMixin, HeyGenHook), {"__module__": HeyGenHook.__module__})
 
 
-def submission_key(
-    record: SubmissionRecord,
-    earlier: Submission | None,
-    context: Context,
-    *,
-    resubmit_unconfirmed: bool,
-    refuse_stale: bool = True,
-) -> tuple[str, bool]:
-    """
-    The ``Idempotency-Key`` to create with, and whether it is new (then the caller saves it in the
-    in-flight marker before sending).
-
-    An earlier try's unanswered create (a marker with a key but no id) is sent again with its key,
-    which HeyGen answers with the job it made, while the key is younger than
-    :data:`KEY_TRUSTED_SECONDS`. Older, or without a key, the task refuses to guess
-    (:func:`~airflow_heygen.task_base.in_doubt_error`), unless ``resubmit_unconfirmed`` (or not
-    ``refuse_stale``, for free creates such as uploads) asks for a new key, i.e. a new job.
-
-    :param record: the task instance's record of this request.
-    :param earlier: what an earlier try left (``record.load()``), if anything unconfirmed.
-    :param context: the task's context.
-    :param resubmit_unconfirmed: make a new job rather than refuse.
-    :param refuse_stale: refuse (rather than make a new key) when the earlier key cannot replay.
-    """
-    if earlier is not None and earlier.unconfirmed:
-        age = time.time() - earlier.sent_at if earlier.sent_at is not None else None
-        if earlier.idempotency_key and age is not None and age < KEY_TRUSTED_SECONDS:
-            return earlier.idempotency_key, False
-        if refuse_stale and not resubmit_unconfirmed:
-            raise in_doubt_error(record, earlier, context)
-    nonce = new_nonce() if record.kept else ""
-    return key_for_task(context, record.fingerprint, nonce), True
-
-
 class HeyGenJobOperator(HeyGenSubmitOperator):
     """
     Base of the v3 job operators: create one job (or one per language) exactly once per task
@@ -91,8 +71,12 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
     ``request_in_progress`` are retried with the same key, within the try and across tries (also
     after a worker died between the create and saving the id): HeyGen answers with the job it made.
     A new try reattaches to a running or completed job, creates again (with a new key) after
-    ``failed`` or ``not_found``, and refuses to guess about a marker whose key is over 23 hours old.
-    The record is cleared when the task succeeds, so clearing a succeeded task makes a new video.
+    ``not_found`` or a transient failure, and refuses to guess about a marker whose key is over 23
+    hours old. A job that failed for good (bad media, invalid input, an unknown reason) fails the task
+    without retries unless ``resubmit_failed=True`` (:mod:`airflow_heygen.failures`). A request of
+    several jobs (a translation's languages) is resumed part by part: a retry keeps the running and
+    completed ones and creates only the failed ones again. The record is cleared when the task
+    succeeds, so clearing a succeeded task makes a new video.
 
     :param heygen_conn_id: id of the HeyGen connection (templated).
     :param wait_for_completion: wait for the job(s); if False, return right after the create.
@@ -103,6 +87,8 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
     :param durable: remember the key and the job across tries in ``task_state_store`` (Airflow 3.3+).
     :param resubmit_unconfirmed: when an earlier try's create can no longer be replayed (its key is
         over 23 h old), create a new job instead of failing.
+    :param resubmit_failed: let a retry pay for a new job after one that failed for good.
+    :param check_inputs: check every input URL with a bounded HEAD before creating (4xx: fail).
     :param delete_on_kill: delete the job(s) at HeyGen (``DELETE``) when the task is killed while it
         runs in a worker and, from Airflow 3.3, when a user marks a deferred task failed or succeeded
         or clears it (the triggerer's ``on_kill``; not on a triggerer restart); off by default, so a
@@ -136,6 +122,24 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         """The create's body after templating, checked; subclasses build it."""
         raise NotImplementedError
 
+    def parts(self, body: Mapping[str, Any]) -> list[str]:
+        """
+        The names of the jobs one create of ``body`` makes, in the order of its answer's ids: one
+        unnamed job, or (a translation) one per language.
+
+        :param body: the checked body.
+        """
+        return [""]
+
+    def body_for_parts(self, body: Mapping[str, Any], parts: Sequence[str]) -> Mapping[str, Any]:
+        """
+        The body that creates only ``parts`` of ``body``'s jobs (a retry re-creating failed ones).
+
+        :param body: the checked body.
+        :param parts: some of :meth:`parts`.
+        """
+        return body
+
     def _record(self, context: Context, body: Mapping[str, Any]) -> SubmissionRecord:
         return SubmissionRecord.for_task(
             context,
@@ -149,15 +153,15 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         body = self.request_body()
         record = self._record(context, body)
         try:
-            self.job_ids = self._attach_or_create(record, body, context)
-            self._push_ids(context)
-            if not self.wait_for_completion:
-                record.clear()
-                return self.submitted_result(self.job_ids)
-            if self.deferrable:
-                self._defer_next({}, time.time() + self.timeout)
-            jobs = self._poll_all(self.job_ids)
-            result = self.finish_jobs(jobs)
+            with self.reporting_failures():
+                self.job_ids = self._attach_or_create(record, body, context)
+                self._push_ids(context)
+                if not self.wait_for_completion:
+                    record.clear()
+                    return self.submitted_result(self.job_ids)
+                if self.deferrable:
+                    self._defer_next({}, time.time() + self.timeout)
+                result = self.finish_jobs(self._poll_all(self.job_ids))
             record.clear()
             return result
         finally:
@@ -172,37 +176,73 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
     def _attach_or_create(
         self, record: SubmissionRecord, body: Mapping[str, Any], context: Context
     ) -> list[str]:
+        """
+        The ids of this task's jobs, one per part: an earlier try's where they still run or completed,
+        new ones (one create, with a new key) for the parts that have none or whose job is gone or
+        failed transiently (or with ``resubmit_failed``).
+        """
+        parts = self.parts(body)
         earlier = record.load()
+        kept = dict(earlier.kept) if earlier is not None else {}
         if earlier is not None and earlier.job_id is not None:
-            ids = earlier.job_id.split(ID_SEPARATOR)
-            jobs = [self.jobs.get_job(self.row, job_id) for job_id in ids]
-            gone = [job for job in jobs if job.status in (JobStatus.FAILED, JobStatus.NOT_FOUND)]
-            if not gone:
+            kept = self._usable(dict(zip(parts, earlier.job_id.split(ID_SEPARATOR), strict=False)))
+            if len(kept) == len(parts):
+                ids = [kept[part] for part in parts]
                 self.log.info(
-                    "Reattaching to HeyGen %s %s from an earlier try", self.row.description, earlier.job_id
+                    "Reattaching to HeyGen %s %s from an earlier try", self.row.description, ", ".join(ids)
                 )
                 return ids
-            self.log.warning(
-                "Earlier HeyGen %s %s of this task is %s; creating again with a new Idempotency-Key",
-                self.row.description,
-                gone[0].id,
-                gone[0].status.value,
-            )
             earlier = None
+        elif earlier is not None and not earlier.unconfirmed:
+            earlier = None  # some parts' jobs are kept and no create is in flight
+        missing = [part for part in parts if part not in kept]
         key, fresh = submission_key(record, earlier, context, resubmit_unconfirmed=self.resubmit_unconfirmed)
         if fresh:
-            record.mark_in_flight(idempotency_key=key)
+            if not kept:
+                self.check_input_urls(body, "body")
+            record.mark_in_flight(idempotency_key=key, kept=kept)
         else:
             self.log.info("An earlier try's create got no answer: sending it again with the same key")
-        self.log.info("Creating HeyGen %s with Idempotency-Key %s", self.row.description, key)
+        self.log.info(
+            "Creating HeyGen %s%s with Idempotency-Key %s",
+            self.row.description,
+            f" ({', '.join(missing)})" if kept else "",
+            key,
+        )
         try:
-            ids = self.jobs.create_job(self.row, body, key)
+            created = self.jobs.create_job(self.row, self.body_for_parts(body, missing), key)
         except CERTAIN_REFUSALS:
-            record.clear()
+            record.keep_only(kept)
             raise
         # Any other failure keeps the marker and its key: the next try sends the same key again.
+        if len(created) != len(missing):
+            raise HeyGenNoAnswerError(
+                f"HeyGen answered the {self.row.description} create with {len(created)} id(s) for "
+                f"{len(missing)} job(s): {', '.join(created)}"
+            )
+        ids_by_part = {**kept, **dict(zip(missing, created, strict=True))}
+        ids = [ids_by_part[part] for part in parts]
         record.save(ID_SEPARATOR.join(ids), idempotency_key=key)
         return ids
+
+    def _usable(self, ids_by_part: Mapping[str, str]) -> dict[str, str]:
+        """
+        The earlier try's jobs that still run or completed, by part; raises for one that failed for
+        good (unless ``resubmit_failed``), leaves out the ones to create again.
+        """
+        usable: dict[str, str] = {}
+        for part, job_id in ids_by_part.items():
+            job = self.jobs.get_job(self.row, job_id)
+            failure = job.failed
+            if failure is None:
+                usable[part] = job_id
+                continue
+            named = f"Earlier HeyGen {self.row.description} {job_id}{f' ({part})' if part else ''}"
+            error = self.failure_error(named, job_id, failure)
+            if isinstance(error, AirflowFailException):
+                raise error
+            self.log.warning("%s; creating it again with a new Idempotency-Key", error)
+        return usable
 
     def _poll_all(self, ids: Sequence[str]) -> list[Job]:
         """Poll every job until each has ended, or fail at the timeout naming the ones still running."""
@@ -273,19 +313,20 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         self.job_ids = list(job_ids or self._pushed_ids(context) or [str(event.get("job_id"))])
         done = dict(done or {})
         result = event.get("job")
-        if event.get("status") in ("failed", "not_found") and isinstance(result, Mapping):
-            job = Job.from_result(result)
-        else:
-            job = job_from_event(event, self.timeout)
         try:
-            done[job.id] = self.jobs.detailed(job).to_result()
-            for job_id in self.job_ids:
-                if job_id not in done:
-                    other = self.jobs.get_job(self.row, job_id)
-                    if not other.status.is_terminal:
-                        self._defer_next(done, deadline or time.time() + self.timeout)
-                    done[job_id] = other.to_result()
-            final = self.finish_jobs([Job.from_result(done[job_id]) for job_id in self.job_ids])
+            with self.reporting_failures():
+                if event.get("status") in ("failed", "not_found") and isinstance(result, Mapping):
+                    job = Job.from_result(result)
+                else:
+                    job = job_from_event(event, self.timeout)
+                done[job.id] = self.jobs.detailed(job).to_result()
+                for job_id in self.job_ids:
+                    if job_id not in done:
+                        other = self.jobs.get_job(self.row, job_id)
+                        if not other.status.is_terminal:
+                            self._defer_next(done, deadline or time.time() + self.timeout)
+                        done[job_id] = other.to_result()
+                final = self.finish_jobs([Job.from_result(done[job_id]) for job_id in self.job_ids])
         finally:
             self.close_hook()
         self._record(context, self.request_body()).clear()
@@ -313,9 +354,10 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
 
     def finish_jobs(self, jobs: Sequence[Job]) -> dict[str, Any]:
         """The result of ended jobs; raises for a failed or vanished one."""
-        from airflow_heygen.hooks.jobs import raise_for_job
-
-        job = raise_for_job(jobs[0])
+        job = jobs[0]
+        failure = job.failed
+        if failure is not None:
+            raise self.failure_error(f"HeyGen {self.row.description} {job.id}", job.id, failure)
         self.produced_video_url = job.video_url
         return job.to_result()
 
@@ -335,10 +377,3 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
                 self.jobs.delete_job(self.row, job_id)
             except Exception as err:
                 self.log.warning("Could not delete HeyGen %s %s: %s", self.row.description, job_id, err)
-
-
-def content_fingerprint(content: bytes, name: str) -> str:
-    """The fingerprint of an upload: its bytes and name."""
-    import hashlib
-
-    return fingerprint({"sha256": hashlib.sha256(content).hexdigest(), "name": name})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit
 
 from airflow.sdk import ObjectStoragePath
@@ -101,6 +104,32 @@ def resolve_destination(value: object, conn_id: str | None = None) -> ObjectStor
             "(e.g. apache-airflow-providers-amazon for s3://)",
         ) from None
     return path
+
+
+# Errors of a write that no retry changes: no permission, a read-only filesystem, a file where a folder
+# must be (or the reverse), a bucket that does not exist.
+UNWRITABLE_ERRORS = (PermissionError, NotADirectoryError, IsADirectoryError, FileNotFoundError)
+UNWRITABLE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR})
+
+
+@contextmanager
+def writing_to(path: ObjectStoragePath) -> Iterator[None]:
+    """
+    Retell an error that says ``path``'s folder cannot be written as a :class:`HeyGenInputError` on
+    ``destination``, naming the destination (not the hidden temporary the error was about): no retry
+    can fix it, so the task fails at once. Other errors (a full disk, the network) pass unchanged.
+
+    :param path: the destination being published to.
+    """
+    try:
+        yield
+    except OSError as err:
+        if not isinstance(err, UNWRITABLE_ERRORS) and err.errno not in UNWRITABLE_ERRNOS:
+            raise
+        reason = err.strerror or str(err) or type(err).__name__
+        raise HeyGenInputError(
+            "destination", f"{published_uri(path)} cannot be written ({type(err).__name__}: {reason})"
+        ) from None
 
 
 def already_exists(path: ObjectStoragePath) -> HeyGenInputError:

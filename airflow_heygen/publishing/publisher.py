@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from airflow_heygen.publishing.destination import already_exists, published_uri, shown_url
+from airflow_heygen.publishing.destination import already_exists, published_uri, shown_url, writing_to
 from airflow_heygen.publishing.download import VideoDownloader
 from airflow_heygen.publishing.preview import PreviewRenderer
 from airflow_heygen.publishing.record import FileDigest
@@ -46,6 +46,10 @@ class VideoPublisher:
                 if target.fs.exists(target.path):
                     raise already_exists(target)
         log.info("Publishing %s to %s", shown_url(request.video_url), published_uri(request.destination))
+        with writing_to(request.destination):
+            return self._publish(request, on_staged)
+
+    def _publish(self, request: PublishRequest, on_staged: StagedCallback | None) -> PublishResult:
         video = StagedFile(request.destination)
         preview = StagedFile(request.preview) if request.preview else None
         try:

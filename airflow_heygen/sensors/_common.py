@@ -13,12 +13,13 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_heygen.links.heygen import HeyGenVideoLink
 from airflow_heygen.task_base import DEFAULT_CONN_ID, HeyGenTaskMixin, checked_waiting
+from airflow_heygen.templating import XComOriginsMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class HeyGenSensor(HeyGenTaskMixin, BaseSensorOperator):
+class HeyGenSensor(HeyGenTaskMixin, XComOriginsMixin, BaseSensorOperator):
     """
     Base of the HeyGen sensors: poke in a worker, or check once and then defer to the triggerer.
 
@@ -33,6 +34,8 @@ class HeyGenSensor(HeyGenTaskMixin, BaseSensorOperator):
     operator_extra_links = (HeyGenVideoLink(),)
     ui_color = "#7559ff"
     ui_fgcolor = "#ffffff"
+    # A sensor only watches: its retry would read the same failed job, so a failure is final.
+    watches_only = True
 
     def __init__(
         self,
@@ -43,7 +46,9 @@ class HeyGenSensor(HeyGenTaskMixin, BaseSensorOperator):
         timeout: float = 600.0,
         **kwargs: Any,
     ) -> None:
-        deferrable, poll_interval, timeout = checked_waiting(deferrable, poll_interval, timeout)
+        deferrable, poll_interval, timeout = checked_waiting(
+            deferrable, poll_interval, timeout, str(kwargs.get("task_id"))
+        )
         # Each key of the result becomes its own XCom too, as the operators' results do.
         kwargs.setdefault("multiple_outputs", True)
         super().__init__(poke_interval=poll_interval, timeout=timeout, **kwargs)
@@ -62,12 +67,22 @@ class HeyGenSensor(HeyGenTaskMixin, BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         """Poke in the worker, or check once and then defer to the triggerer."""
         try:
-            if not self.deferrable:
-                return super().execute(context)
-            first = self.poke(context)
-            if first.is_done:
-                return first.xcom_value
+            with self.reporting_failures():
+                if not self.deferrable:
+                    return super().execute(context)
+                first = self.poke(context)
+                if first.is_done:
+                    return first.xcom_value
         finally:
             # In reschedule mode every poke is a new execute(): none may leave a session open.
             self.close_hook()
         self.defer_to_trigger()
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger's event: the result, or a failure that is never retried."""
+        with self.reporting_failures():
+            return self.complete(context, event)
+
+    def complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """The result of the trigger's event; raises for every event but a completed job's."""
+        return super().execute_complete(context, event)

@@ -69,7 +69,7 @@ class HeyGenJobSensor(HeyGenSensor):
         )
         raise AssertionError("defer() returned")  # pragma: no cover - defer() always raises
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+    def complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """The job dict of a completed job; raises with the trigger's reason otherwise."""
         from airflow_heygen.triggers.jobs import job_from_event
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_heygen.exceptions import HeyGenAuthError, HeyGenExecutionError, HeyGenRequestError
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 
 if TYPE_CHECKING:
@@ -25,6 +29,35 @@ _EVENT_OF_END = {"completed": EVENT_SUCCESS, "failed": EVENT_FAILED, "not_found"
 def event_of_end(status: ExecutionStatus | JobStatus) -> str:
     """The event status of an ended execution or job: ``success``, ``failed`` or ``not_found``."""
     return _EVENT_OF_END[status.value]
+
+
+def error_fields(err: BaseException) -> dict[str, Any]:
+    """
+    What an error event says beyond its message: ``fatal`` when no task retry can fix the error (a
+    rejected or missing key, a refused request), so that the task fails without retries in the worker
+    as it would have had the error been raised there.
+
+    :param err: the error that ended the trigger's wait.
+    """
+    if not isinstance(err, AirflowFailException):
+        return {}
+    return {"fatal": HeyGenAuthError.__name__ if isinstance(err, HeyGenAuthError) else "refused"}
+
+
+def raise_for_error_event(event: Mapping[str, Any], job_id: str) -> NoReturn:
+    """
+    Raise the error an ``error`` (or unexpected) event reports: without retries where it is ``fatal``.
+
+    :param event: the event's payload.
+    :param job_id: the job the trigger waited for.
+    """
+    message = str(event.get("message") or f"Unexpected trigger event: {event!r}")
+    fatal = event.get("fatal")
+    if fatal == HeyGenAuthError.__name__:
+        raise HeyGenAuthError(message)
+    if fatal:
+        raise HeyGenRequestError(message)
+    raise HeyGenExecutionError(message, job_id)
 
 
 def scrubbed(hook: HeyGenAsyncHook, message: str) -> str:

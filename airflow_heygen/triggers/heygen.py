@@ -22,7 +22,9 @@ from airflow_heygen.triggers.events import (
     EVENT_NOT_FOUND,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
+    error_fields,
     event_of_end,
+    raise_for_error_event,
     scrubbed,
 )
 
@@ -134,9 +136,17 @@ class HeyGenExecutionTrigger(BaseTrigger):
             },
         )
 
-    def _event(self, status: str, message: str, execution: dict[str, Any] | None = None) -> TriggerEvent:
+    def _event(
+        self, status: str, message: str, execution: dict[str, Any] | None = None, **more: Any
+    ) -> TriggerEvent:
         return TriggerEvent(
-            {"status": status, "execution_id": self.execution_id, "message": message, "execution": execution}
+            {
+                "status": status,
+                "execution_id": self.execution_id,
+                "message": message,
+                "execution": execution,
+                **more,
+            }
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -192,7 +202,7 @@ class HeyGenExecutionTrigger(BaseTrigger):
             message = str(err)
             if self.execution_id not in message:
                 message = f"HeyGen execution {self.execution_id}: {message}"
-            return self._event(EVENT_ERROR, scrubbed(hook, message))
+            return self._event(EVENT_ERROR, scrubbed(hook, message), **error_fields(err))
         except Exception as err:
             # Whatever broke, the task must hear of it with the execution id to resume from.
             self.log.exception("Waiting for HeyGen execution %s failed", self.execution_id)
@@ -221,19 +231,19 @@ def execution_from_event(event: Mapping[str, Any], timeout: float) -> Execution:
     if status == EVENT_SUCCESS and isinstance(result, Mapping):
         return Execution.from_result(result)
     if status in (EVENT_FAILED, EVENT_NOT_FOUND):
+        ended = Execution.from_result(result) if isinstance(result, Mapping) else None
         raise_for_outcome(
             Execution(
                 execution_id,
                 ExecutionStatus.FAILED if status == EVENT_FAILED else ExecutionStatus.NOT_FOUND,
-                workflow_type=result.get("workflow_type") if isinstance(result, Mapping) else None,
-                error_message=event.get("message"),
+                workflow_type=ended.workflow_type if ended is not None else None,
+                error_message=(ended.error_message if ended is not None else None) or event.get("message"),
+                error_code=ended.error_code if ended is not None else None,
             )
         )
     if status == EVENT_TIMEOUT:
         raise HeyGenExecutionError(timeout_message(execution_id, timeout), execution_id)
-    raise HeyGenExecutionError(
-        str(event.get("message") or f"Unexpected trigger event: {event!r}"), execution_id
-    )
+    raise_for_error_event(event, execution_id)
 
 
 from airflow_heygen.triggers.jobs import HeyGenJobTrigger  # noqa: E402, F401  re-exported

@@ -13,14 +13,18 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError
 from airflow_heygen.hooks.common import StatusChangeLog
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
-from airflow_heygen.hooks.jobs import job_failed_message, job_timeout_message
+from airflow_heygen.hooks.jobs import job_failed_message, job_timeout_message, raise_for_job
 from airflow_heygen.hooks.jobs_async import JobStatusReader, delete_job_async, single_job_reader
 from airflow_heygen.kinds import Job, JobStatus, job_kind
 from airflow_heygen.triggers.events import (
     EVENT_ERROR,
+    EVENT_FAILED,
+    EVENT_NOT_FOUND,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
+    error_fields,
     event_of_end,
+    raise_for_error_event,
     scrubbed,
 )
 
@@ -112,7 +116,7 @@ class HeyGenJobTrigger(BaseTrigger):
 
         return bulk_job_reader(hook, self.kind) if self.bulk_polling else single_job_reader(hook)
 
-    def _event(self, status: str, message: str, job: Job | None = None) -> TriggerEvent:
+    def _event(self, status: str, message: str, job: Job | None = None, **more: Any) -> TriggerEvent:
         return TriggerEvent(
             {
                 "status": status,
@@ -120,6 +124,7 @@ class HeyGenJobTrigger(BaseTrigger):
                 "job_id": self.job_id,
                 "message": message,
                 "job": job.to_result() if job is not None else None,
+                **more,
             }
         )
 
@@ -167,7 +172,7 @@ class HeyGenJobTrigger(BaseTrigger):
                     lead = READ_PATIENCE * self.poll_interval if reader.holds_reads else 0.0
         except HeyGenError as err:
             message = str(err) if self.job_id in str(err) else f"HeyGen {self.kind} {self.job_id}: {err}"
-            return self._event(EVENT_ERROR, scrubbed(hook, message))
+            return self._event(EVENT_ERROR, scrubbed(hook, message), **error_fields(err))
         except Exception as err:
             self.log.exception("Waiting for HeyGen %s %s failed", self.kind, self.job_id)
             message = f"HeyGen {self.kind} {self.job_id}: {type(err).__name__}: {err}"
@@ -217,6 +222,8 @@ def job_from_event(event: Mapping[str, Any], timeout: float) -> Job:
     result = event.get("job")
     if status == EVENT_SUCCESS and isinstance(result, Mapping):
         return Job.from_result(result)
+    if status in (EVENT_FAILED, EVENT_NOT_FOUND) and isinstance(result, Mapping):
+        raise_for_job(Job.from_result(result))
     if status == EVENT_TIMEOUT:
         raise HeyGenExecutionError(job_timeout_message(job_id, str(event.get("kind")), timeout), job_id)
-    raise HeyGenExecutionError(str(event.get("message") or f"Unexpected trigger event: {event!r}"), job_id)
+    raise_for_error_event(event, job_id)

@@ -36,7 +36,9 @@ def test_a_failed_language_fails_the_task_naming_it(
     finally:
         emulator.set_faults(fail_rate=0)
     assert run.state == "failed"
-    assert "HeyGen video translation failed for es, fr" in "".join(capfd.readouterr())
+    console = "".join(capfd.readouterr())
+    assert "HeyGen video translation (es, fr) failed: es (" in console
+    assert "Completed languages: none" in console
 
 
 def test_upload_then_sense_a_video_made_elsewhere(emulator: EmulatorHandle, tmp_path: Path) -> None:
