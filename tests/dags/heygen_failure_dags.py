@@ -66,23 +66,22 @@ checked_faceswap = _faceswap("heygen_checked_faceswap", False, face="nope.jpg", 
 translation_retry_sync = _translation("heygen_translation_retry_sync", False)
 translation_retry_deferrable = _translation("heygen_translation_retry_deferrable", True)
 
-with _dag("heygen_wrong_key") as wrong_key:
-    FaceswapOperator(
-        task_id="faceswap",
-        heygen_conn_id="heygen_wrong_key",
-        source_image_url="https://media.example.test/face.jpg",
-        target_video_url="https://media.example.test/target.mp4",
-        **FAST,
-    )
 
-with _dag("heygen_missing_key") as missing_key:
-    FaceswapOperator(
-        task_id="faceswap",
-        heygen_conn_id="heygen_no_such_connection",
-        source_image_url="https://media.example.test/face.jpg",
-        target_video_url="https://media.example.test/target.mp4",
-        **FAST,
-    )
+def _faceswap_on(dag_id: str, heygen_conn_id: str) -> DAG:
+    """A face swap through a connection whose key is wrong or missing: nothing reaches a job."""
+    with _dag(dag_id) as dag:
+        FaceswapOperator(
+            task_id="faceswap",
+            heygen_conn_id=heygen_conn_id,
+            source_image_url="https://media.example.test/face.jpg",
+            target_video_url="https://media.example.test/target.mp4",
+            **FAST,
+        )
+    return dag
+
+
+wrong_key = _faceswap_on("heygen_wrong_key", "heygen_wrong_key")
+missing_key = _faceswap_on("heygen_missing_key", "heygen_no_such_connection")
 
 with _dag("heygen_unknown_workflow_type") as unknown_workflow_type:
     HeyGenWorkflowOperator(
