@@ -339,7 +339,7 @@ def _scale_notes(by_n: dict[int, dict[str, dict[str, Any]]]) -> str:
                 "emulator completes the 10,000 jobs within a few seconds of each other, each with a "
                 "disk write, which may be where the late gaps cluster); (2) trim what is left of our own "
                 "CPU: the status-change log lines (about 6 % of it, Airflow's structlog) and building an "
-                "`Execution` from answers that only say `processing` (about 6 %); "
+                "`Execution` from answers that only say `running` (about 6 %); "
                 "(3) with (1) in place, run N = 10,000 again before tuning further."
             )
         notes.append(

@@ -37,6 +37,7 @@ API_PREFIX = "/v1/"
 _API_PREFIXES = (API_PREFIX, V3_PREFIX)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EXECUTION_NOT_FOUND = "Workflow execution not found."
 
 
 def _endpoint(request: web.Request) -> str:
@@ -152,10 +153,11 @@ async def get_execution(request: web.Request) -> web.Response:
     execution_id = request.match_info["execution_id"]
     execution = request.app[SERVICES].store.get(execution_id)
     if execution is None:
+        # HeyGen's OpenAPI example words; data also says not_found, HeyGen's other way of answering it.
         return api_error(
             404,
             ErrorCode.NOT_FOUND.value,
-            "Workflow not found",
+            EXECUTION_NOT_FOUND,
             data={"execution_id": execution_id, "status": "not_found"},
         )
     return web.json_response({"data": execution.to_api(public_base(request))})

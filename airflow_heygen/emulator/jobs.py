@@ -1,6 +1,6 @@
 """
 The bounded job queue: jobs (v1 executions and v3 videos, lip-syncs, translations) move
-submitted -> processing -> completed | failed.
+submitted -> running -> completed | failed (v3 reads name these their own way).
 """
 
 from __future__ import annotations
@@ -293,7 +293,7 @@ class JobRunner:
         if found is None or found[1].status.is_final:
             return
         store, job = found
-        job = job.with_status(ExecutionStatus.PROCESSING, time.time())
+        job = job.with_status(ExecutionStatus.RUNNING, time.time())
         await store.put(job)
         if job.inject_failure:
             outcome = injected_outcome(job)

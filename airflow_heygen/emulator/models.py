@@ -21,17 +21,30 @@ class WorkflowType(str, enum.Enum):
 
 
 class ExecutionStatus(str, enum.Enum):
-    """Lifecycle of an execution: submitted -> processing -> completed | failed."""
+    """
+    Lifecycle of a job: submitted -> running -> completed | failed.
+
+    The values are the workflows API's words (HeyGen's OpenAPI description of
+    ``GET /v1/workflows/executions/{id}``); v3 reads translate them into their own vocabularies.
+    """
 
     SUBMITTED = "submitted"
-    PROCESSING = "processing"
+    RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ExecutionStatus | None:
+        # Data dirs written before the emulator spoke HeyGen's words stored "processing": they still load.
+        return cls.RUNNING if value == _LEGACY_RUNNING else None
 
     @property
     def is_final(self) -> bool:
         """True for completed and failed."""
         return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED)
+
+
+_LEGACY_RUNNING = "processing"
 
 
 def new_execution_id() -> str:
@@ -148,7 +161,10 @@ class Execution:
 
     def to_api(self, public_base: str) -> dict[str, Any]:
         """
-        The ``data`` object of ``GET /v1/workflows/executions/{id}``.
+        The ``data`` object of ``GET /v1/workflows/executions/{id}``: HeyGen's
+        ``WorkflowExecutionDetailResponse`` (``execution_id``, ``status``, ``output``, ``outputs`` and
+        ``error``, the last three null unless set), plus the emulator's own ``workflow_type``,
+        ``created_at`` and ``updated_at``.
 
         :param public_base: scheme and host of output URLs, without a trailing slash.
         """
@@ -156,6 +172,11 @@ class Execution:
             "execution_id": self.execution_id,
             "workflow_type": self.workflow_type.value,
             "status": self.status.value,
+            # Null, as HeyGen's schema defaults them, until the execution completes or fails;
+            # ``outputs`` stays null: it belongs to graph executions, which the emulator does not run.
+            "output": None,
+            "outputs": None,
+            "error": None,
             "created_at": round(self.created_at, 3),
             "updated_at": round(self.updated_at, 3),
         }

@@ -9,6 +9,10 @@ from urllib.parse import urlsplit
 
 from airflow_heygen.emulator.models import WorkflowType
 
+# HeyGen's CreateWorkflowExecutionRequest has additionalProperties false: any other top-level field
+# is refused, so a misspelt field (``workflow_id``, ``inputs``) fails loudly instead of being ignored.
+TOP_LEVEL_FIELDS = ("workflow_type", "input")
+
 
 class InvalidParameter(Exception):
     """
@@ -46,6 +50,7 @@ def parse_submission(payload: Any, data_dir: Path) -> Submission:
     """
     if not isinstance(payload, dict):
         raise InvalidParameter("request body must be a JSON object")
+    _check_top_level(payload)
     kind = payload.get("workflow_type")
     if kind is None or kind == "":
         raise InvalidParameter("workflow_type is required", "workflow_type")
@@ -76,6 +81,15 @@ def parse_submission(payload: Any, data_dir: Path) -> Submission:
                 data_dir,
             )
     return Submission(workflow_type=workflow_type, input=data)
+
+
+def _check_top_level(payload: dict[str, Any]) -> None:
+    unknown = sorted(str(name) for name in payload if name not in TOP_LEVEL_FIELDS)
+    if unknown:
+        allowed = " and ".join(TOP_LEVEL_FIELDS)
+        raise InvalidParameter(
+            f"'{unknown[0]}' is not a field of the request body: it takes only {allowed}", unknown[0]
+        )
 
 
 def _text(value: Any) -> bool:

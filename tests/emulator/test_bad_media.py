@@ -115,7 +115,7 @@ def test_bad_media_fails_the_execution(real_emulator: EmulatorHandle, case: str)
     assert data["status"] == "failed"
     assert data["error"]["message"].startswith(message), data["error"]
     assert data["error"]["code"] == code, data["error"]
-    assert "output" not in data
+    assert data["output"] is None
     assert not (real_emulator.data_dir / "media" / f"{data['execution_id']}.mp4").exists()
 
 

@@ -64,7 +64,7 @@ def test_submit_avatar_output_is_nested(stub_emulator: EmulatorHandle) -> None:
     assert video["duration"] == pytest.approx(3.0, abs=0.1)
 
 
-def test_status_goes_through_processing(make_data_dir: Callable[[], Path]) -> None:
+def test_status_goes_through_running(make_data_dir: Callable[[], Path]) -> None:
     with run_emulator(make_data_dir(), render="stub", latency=1.0) as emulator:
         execution_id = submit_ok(emulator, faceswap_body(emulator))
         seen = set()
@@ -75,7 +75,7 @@ def test_status_goes_through_processing(make_data_dir: Callable[[], Path]) -> No
             if data["status"] == "completed":
                 break
             time.sleep(0.02)
-        assert "processing" in seen
+        assert "running" in seen
         assert data["status"] == "completed"
         assert data["updated_at"] - data["created_at"] >= 1.0
 
@@ -175,7 +175,12 @@ def test_unknown_execution_is_not_found(stub_emulator: EmulatorHandle) -> None:
     assert status == 404
     assert payload == {
         "data": {"execution_id": "node-gw-000000000000", "status": "not_found"},
-        "error": {"code": "not_found", "message": "Workflow not found", "param": None, "doc_url": None},
+        "error": {
+            "code": "not_found",
+            "message": "Workflow execution not found.",
+            "param": None,
+            "doc_url": None,
+        },
     }
 
 

@@ -33,9 +33,9 @@ def test_restart_keeps_finished_and_requeues_unfinished(make_data_dir: Callable[
             assert payload["data"] == data
             assert emulator.request("GET", f"/media/{execution_id}.mp4")[0] == 200
         status, payload = status_of(emulator, unfinished)
-        assert payload["data"]["status"] in ("submitted", "processing")
+        assert payload["data"]["status"] in ("submitted", "running")
     record = json.loads((data_dir / "executions" / f"{unfinished}.json").read_text())
-    assert record["status"] in ("submitted", "processing")
+    assert record["status"] in ("submitted", "running")
     record["ready_at"] = record["created_at"]  # let it finish at once on the next start
     (data_dir / "executions" / f"{unfinished}.json").write_text(json.dumps(record))
     with run_emulator(data_dir, render="stub") as emulator:
@@ -44,13 +44,32 @@ def test_restart_keeps_finished_and_requeues_unfinished(make_data_dir: Callable[
     assert len(list((data_dir / "executions").glob("*.tmp"))) == 0
 
 
+def test_a_record_of_an_older_emulator_saying_processing_reads_as_running(
+    make_data_dir: Callable[[], Path],
+) -> None:
+    data_dir = make_data_dir()
+    with run_emulator(data_dir, render="stub", latency=30) as emulator:
+        samples = data_dir / "samples"
+        local = faceswap_body(emulator, source=str(samples / "face.jpg"), target=str(samples / "target.mp4"))
+        execution_id = submit_ok(emulator, local)
+    path = data_dir / "executions" / f"{execution_id}.json"
+    record = json.loads(path.read_text())
+    # What emulators wrote before they spoke HeyGen's "running", finishing at once on the next start.
+    record.update(status="processing", ready_at=record["created_at"])
+    path.write_text(json.dumps(record))
+    with run_emulator(data_dir, render="stub", latency=30) as emulator:
+        assert wait_final(emulator, execution_id)["status"] == "completed"
+    record = json.loads(path.read_text())
+    assert record["status"] == "completed"
+
+
 @pytest.mark.slow
 def test_stop_during_a_real_render_then_finish_after_restart(make_data_dir: Callable[[], Path]) -> None:
     data_dir = make_data_dir()
     with run_emulator(data_dir, render="real", workers=1) as emulator:
         execution_id = submit_ok(emulator, faceswap_body(emulator))
         deadline = time.monotonic() + 30
-        while status_of(emulator, execution_id)[1]["data"]["status"] != "processing":
+        while status_of(emulator, execution_id)[1]["data"]["status"] != "running":
             assert time.monotonic() < deadline
             time.sleep(0.05)
         time.sleep(1.0)  # let the worker process start rendering

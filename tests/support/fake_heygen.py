@@ -49,7 +49,7 @@ class Recorded:
 
 @dataclass
 class Plan:
-    """How new executions behave: polls answered 'processing' before the final status."""
+    """How new executions behave: polls answered 'running' (HeyGen's word) before the final status."""
 
     polls: int = 1
     status: str = "completed"
@@ -225,13 +225,13 @@ class FakeHeyGen:
                 404,
                 {
                     "data": {"execution_id": execution_id, "status": "not_found"},
-                    "error": {"code": "not_found", "message": "Workflow not found"},
+                    "error": {"code": "not_found", "message": "Workflow execution not found."},
                 },
             )
         data: dict[str, Any] = {"execution_id": execution_id, "workflow_type": execution.workflow_type}
         if execution.polls_left > 0:
             execution.polls_left -= 1
-            data["status"] = "processing"
+            data["status"] = "running"
         elif execution.status == "completed":
             data["status"] = "completed"
             url = self.video_url(execution_id)

@@ -26,13 +26,13 @@ class JobKind(str, enum.Enum):
 _SINGLE_STATUS = {
     JobKind.VIDEO: {
         ExecutionStatus.SUBMITTED: "pending",
-        ExecutionStatus.PROCESSING: "processing",
+        ExecutionStatus.RUNNING: "processing",
         ExecutionStatus.COMPLETED: "completed",
         ExecutionStatus.FAILED: "failed",
     },
     JobKind.LIPSYNC: {
         ExecutionStatus.SUBMITTED: "pending",
-        ExecutionStatus.PROCESSING: "running",
+        ExecutionStatus.RUNNING: "running",
         ExecutionStatus.COMPLETED: "completed",
         ExecutionStatus.FAILED: "failed",
     },
@@ -40,7 +40,7 @@ _SINGLE_STATUS = {
 _SINGLE_STATUS[JobKind.VIDEO_TRANSLATION] = _SINGLE_STATUS[JobKind.LIPSYNC]
 _BULK_STATUS = {
     ExecutionStatus.SUBMITTED: "queued",
-    ExecutionStatus.PROCESSING: "processing",
+    ExecutionStatus.RUNNING: "processing",
     ExecutionStatus.COMPLETED: "completed",
     ExecutionStatus.FAILED: "failed",
 }

@@ -143,7 +143,7 @@ def test_wait_logs_status_changes_not_polls(
     lines = [line for line in (logged.out + logged.err).splitlines() if execution_id in line]
     status_lines = [line for line in lines if f"HeyGen workflow execution {execution_id} is " in line]
     assert len(status_lines) == 2, status_lines
-    assert "processing" in status_lines[0]
+    assert "running" in status_lines[0]
     assert "completed" in status_lines[1]
     done = f"HeyGen workflow execution {execution_id} completed: {heygen_conn.video_url(execution_id)}"
     assert [line for line in lines if done in line] == [lines[-1]], "the video URL is logged once, at the end"
