@@ -278,7 +278,7 @@ class HeyGenAsyncHook(BaseHook):
             answer = await http.request(method, endpoint)
         except aiohttp.ClientSSLError as err:
             raise tls_error(settings, err) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             return Retry(f"{type(err).__name__} from {settings.base_url}")
         note_deprecation(self.log, settings, method, endpoint, answer.deprecation, answer.sunset)
         if workflows_api_gone(method, endpoint, answer.status):
