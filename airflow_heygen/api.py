@@ -10,11 +10,13 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_heygen.defaults import (
+    DEFAULT_CREATE_TIMEOUT,
     DEFAULT_MAX_RETRY_AFTER,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RETRY_LIMIT,
@@ -22,6 +24,7 @@ from airflow_heygen.defaults import (
     DEFAULT_RETRY_MIN_DELAY,
 )
 from airflow_heygen.exceptions import (
+    HeyGenApiRetiredError,
     HeyGenAuthError,
     HeyGenInputError,
     HeyGenRequestError,
@@ -44,8 +47,15 @@ RETRY_LIMIT_EXTRA = "retry_limit"
 RETRY_MIN_DELAY_EXTRA = "retry_min_delay"
 RETRY_MAX_DELAY_EXTRA = "retry_max_delay"
 REQUEST_TIMEOUT_EXTRA = "request_timeout"
+CREATE_TIMEOUT_EXTRA = "create_timeout"
 OWN_EXTRA_KEYS = frozenset(
-    {RETRY_LIMIT_EXTRA, RETRY_MIN_DELAY_EXTRA, RETRY_MAX_DELAY_EXTRA, REQUEST_TIMEOUT_EXTRA}
+    {
+        RETRY_LIMIT_EXTRA,
+        RETRY_MIN_DELAY_EXTRA,
+        RETRY_MAX_DELAY_EXTRA,
+        REQUEST_TIMEOUT_EXTRA,
+        CREATE_TIMEOUT_EXTRA,
+    }
 )
 REDACTED = "***"
 
@@ -203,8 +213,10 @@ class ConnectionSettings:
     :param base_url: e.g. ``https://api.heygen.com``.
     :param api_key: the API key; kept out of ``repr``.
     :param retry: the retry policy from the connection's extra.
-    :param request_timeout: seconds a single HTTP request may take.
+    :param request_timeout: seconds a single read or delete may take.
     :param transport: proxies and TLS settings.
+    :param create_timeout: seconds a single create (any POST: v3 creates, uploads, workflow
+        submissions) may take; HeyGen's creates are slow at the tail.
     """
 
     base_url: str
@@ -212,6 +224,16 @@ class ConnectionSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     transport: Transport = field(default_factory=Transport)
+    create_timeout: float = DEFAULT_CREATE_TIMEOUT
+
+    def timeout_for(self, method: str) -> float:
+        """
+        Seconds one request of ``method`` may take: :attr:`create_timeout` for a POST (every POST of
+        HeyGen's APIs creates something or uploads), :attr:`request_timeout` for reads and deletes.
+
+        :param method: the HTTP method.
+        """
+        return self.create_timeout if method.upper() == "POST" else self.request_timeout
 
     @property
     def headers(self) -> dict[str, str]:
@@ -272,12 +294,16 @@ class ConnectionSettings:
             max_delay=_number_from_extra(extra, RETRY_MAX_DELAY_EXTRA, DEFAULT_RETRY_MAX_DELAY, minimum=0),
         )
         timeout = _number_from_extra(extra, REQUEST_TIMEOUT_EXTRA, DEFAULT_REQUEST_TIMEOUT, minimum=0.001)
+        create_timeout = _number_from_extra(
+            extra, CREATE_TIMEOUT_EXTRA, DEFAULT_CREATE_TIMEOUT, minimum=0.001
+        )
         return cls(
             base_url=base_url,
             api_key=api_key.strip(),
             retry=retry,
             request_timeout=timeout,
             transport=Transport.from_extra(extra),
+            create_timeout=create_timeout,
         )
 
 
@@ -304,10 +330,10 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         when = parsedate_to_datetime(value)
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
@@ -338,6 +364,52 @@ def _error_text(body: bytes, secret: str) -> str:
     if secret:
         text = text.replace(secret, REDACTED)
     return text[:MAX_ERROR_TEXT] or "(empty body)"
+
+
+# The statuses that say an API is no longer served: gone (410), or a route that no longer exists (404).
+RETIRED_API_STATUSES = (404, 410)
+
+
+def workflows_api_gone(method: str, endpoint: str, status: int) -> bool:
+    """
+    Whether an answer says HeyGen's workflows API is not served at this host: a 404 or 410 to a
+    submission (``POST v1/workflows/executions``), or a 410 to any workflows request. A 404 to a read
+    of one execution keeps meaning that execution is not found.
+
+    :param method: the request's HTTP method.
+    :param endpoint: its path below the base URL, e.g. ``v1/workflows/executions``.
+    :param status: the answer's HTTP status.
+    """
+    endpoint = endpoint.lstrip("/")
+    if endpoint != EXECUTIONS_ENDPOINT and not endpoint.startswith(EXECUTIONS_ENDPOINT + "/"):
+        return False
+    if status == 410:
+        return True
+    return status == 404 and method.upper() == "POST" and endpoint == EXECUTIONS_ENDPOINT
+
+
+def workflows_api_retired_error(
+    base_url: str, method: str, status: int, body: bytes, secret: str = ""
+) -> HeyGenApiRetiredError:
+    """
+    The one wording, for both hooks, of HeyGen's workflows API missing at a host: which host, what it
+    answered, why that may be (HeyGen's retirement of /v1) and what to do instead.
+
+    :param base_url: the connection's base URL.
+    :param method: the request's HTTP method.
+    :param status: the answer's HTTP status (404 or 410).
+    :param body: the answer's body, whose message is quoted.
+    :param secret: the API key, blanked out of the quoted message.
+    """
+    host = base_url.replace(secret, REDACTED) if secret else base_url
+    return HeyGenApiRetiredError(
+        f"HeyGen's workflows API (/{EXECUTIONS_ENDPOINT}, needed for face swap) is not available at "
+        f"{host}: {method.upper()} answered HTTP {status} ({_error_text(body, secret)}). HeyGen retires "
+        "its /v1 APIs from 2026-11-01 and has no v3 face-swap endpoint; retrying cannot bring the API "
+        "back, so the task fails now. Check the connection's API URL; if it is HeyGen's, face swap "
+        "(FaceswapNode) cannot run there any more, and avatar videos (AvatarInferenceNode) move to "
+        "API v3 (HeyGenVideoOperator)"
+    )
 
 
 def read_response(

@@ -49,6 +49,15 @@ class HeyGenRequestError(AirflowFailException, HeyGenError):
     """
 
 
+class HeyGenApiRetiredError(HeyGenRequestError):
+    """
+    The API a request needs is not served at the connection's host: HeyGen's workflows API
+    (``/v1/workflows/executions``, the only face-swap API) answered a submission 404 or 410, or a read
+    410. HeyGen retires its /v1 APIs from 2026-11-01; no retry brings an API back, so the task fails
+    at once (an ``AirflowFailException``, via :class:`HeyGenRequestError`).
+    """
+
+
 class HeyGenTLSError(HeyGenRequestError):
     """The TLS handshake with HeyGen (or the proxy) failed: a certificate could not be verified."""
 

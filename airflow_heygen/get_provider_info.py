@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow_heygen import __version__
 from airflow_heygen.defaults import (
+    DEFAULT_CREATE_TIMEOUT,
     DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RETRY_LIMIT,
     DEFAULT_RETRY_MAX_DELAY,
@@ -42,7 +43,14 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
     },
     "request_timeout": {
         "label": "Request timeout (s)",
-        "description": f"Seconds one HTTP request to HeyGen may take (default {DEFAULT_REQUEST_TIMEOUT:g}).",
+        "description": "Seconds one read or delete request to HeyGen may take "
+        f"(default {DEFAULT_REQUEST_TIMEOUT:g}).",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    },
+    "create_timeout": {
+        "label": "Create timeout (s)",
+        "description": "Seconds one create (POST: v3 creates, uploads, workflow submissions) may take; "
+        f"HeyGen's creates take about 30 s at the 99th percentile (default {DEFAULT_CREATE_TIMEOUT:g}).",
         "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
     },
 }

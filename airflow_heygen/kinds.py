@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 from airflow_heygen.failures import Failure
-from airflow_heygen.models import dig
+from airflow_heygen.models import dig, find_video_url
 
 
 class JobStatus(str, Enum):
@@ -156,7 +156,9 @@ VIDEO = _v3(
     "videos",
     "video_id",
     "video_ids",
-    single_statuses={"pending": P, "processing": R, "completed": C, "failed": F},
+    # "waiting": the initial status a create answers (HeyGen's CLI, 2026-07), not in the read enum; a
+    # video not yet started, so pending, said explicitly rather than left to the unknown-means-running rule.
+    single_statuses={"waiting": P, "pending": P, "processing": R, "completed": C, "failed": F},
     video_url_path=("video_url",),
     failure_paths=(("failure_message",), ("failure_code",)),
     description="video",
@@ -312,12 +314,20 @@ def job_from_single(kind: str | JobKind, data: Mapping[str, Any], job_id: str) -
     else:
         status = _status(row.single_statuses, raw)
     failed = status is JobStatus.FAILED
+    output = data.get("output")
+    # A workflow keeps its URL where its type puts it (output.video_url, output.video.video_url, or the
+    # OpenAPI's generic output.url): the one lookup the workflows hooks use too.
+    video_url = (
+        find_video_url(output, _text(data.get("workflow_type")))
+        if row.api == "workflows" and isinstance(output, Mapping)
+        else dig(data, row.video_url_path)
+    )
     return Job(
         kind=row.name,
         id=_text(data.get(row.single_id_field)) or job_id,
         status=status,
         raw_status=_text(raw),
-        video_url=_text(dig(data, row.video_url_path)),
+        video_url=_text(video_url),
         failure=_first_text(data, row.failure_paths) if failed else None,
         output=dict(data),
         failure_code=_first_text(data, row.failure_code_paths) if failed else None,

@@ -53,8 +53,9 @@ VIDEO_URL_PATHS: dict[str, tuple[str, ...]] = {
     WorkflowType.FACESWAP.value: ("video_url",),
     WorkflowType.AVATAR_INFERENCE.value: ("video", "video_url"),
 }
-# For workflow types we do not know (or when the type is unknown), the shapes seen so far, in order.
-FALLBACK_VIDEO_URL_PATHS: tuple[tuple[str, ...], ...] = (("video_url",), ("video", "video_url"))
+# For workflow types we do not know (or when the type is unknown), the shapes seen so far, in order;
+# ``url`` is the generic output of HeyGen's OpenAPI description of the workflows API (``output.url``).
+FALLBACK_VIDEO_URL_PATHS: tuple[tuple[str, ...], ...] = (("video_url",), ("video", "video_url"), ("url",))
 
 
 def dig(value: Any, path: tuple[str, ...]) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -79,7 +79,7 @@ def in_doubt_error(
     ti = context.get("ti")
     dag_id, run_id, task_id = (getattr(ti, name, "<...>") for name in ("dag_id", "run_id", "task_id"))
     sent = (
-        datetime.fromtimestamp(earlier.sent_at, timezone.utc).isoformat(timespec="seconds")
+        datetime.fromtimestamp(earlier.sent_at, UTC).isoformat(timespec="seconds")
         if earlier.sent_at is not None
         else "an unknown time"
     )

@@ -26,6 +26,7 @@ from airflow_heygen.emulator.error_envelope import (
 )
 from airflow_heygen.emulator.faults import RequestFault
 from airflow_heygen.emulator.models import Execution, ExecutionStatus, new_execution_id
+from airflow_heygen.emulator.retirement import retired_workflows_middleware
 from airflow_heygen.emulator.samples import sample_names
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices, public_base
 from airflow_heygen.emulator.v3.routes import add_v3_routes
@@ -265,8 +266,15 @@ def create_app(services: EmulatorServices) -> web.Application:
     # JSON bodies are read whole (8 MiB at most); asset uploads are streamed and capped on their own.
     app = web.Application(
         # json_errors_middleware is outermost: what the others raise (413 reading a logged body)
-        # is counted by observe_middleware, then answered in JSON.
-        middlewares=[json_errors_middleware, observe_middleware, fault_middleware, auth_middleware],
+        # is counted by observe_middleware, then answered in JSON. A retired workflows API answers
+        # after authentication, like any route, and is counted too.
+        middlewares=[
+            json_errors_middleware,
+            observe_middleware,
+            fault_middleware,
+            auth_middleware,
+            retired_workflows_middleware,
+        ],
         client_max_size=8 * 1024 * 1024,
     )
     app[SERVICES] = services

@@ -101,6 +101,9 @@ class FaultSettings:
         is closed without an answer (a reply lost on the way back).
     :param create_delay: seconds every create waits before it is processed (a slow create, still
         in flight, so a duplicate can meet it).
+    :param retire_workflows: None (the workflows API is served), or 404 or 410: every /v1/workflows
+        request is answered with that status and creates nothing, as HeyGen would once it retired the
+        /v1 APIs (announced from 2026-11-01; whether the workflows API survived is not public).
     """
 
     latency: LatencyRange = field(default_factory=LatencyRange)
@@ -112,6 +115,7 @@ class FaultSettings:
     insufficient_credit_rate: float = 0.0
     lost_reply_rate: float = 0.0
     create_delay: float = 0.0
+    retire_workflows: int | None = None
 
     def __post_init__(self) -> None:
         for name in _FRACTIONS:
@@ -123,6 +127,7 @@ class FaultSettings:
         if self.create_delay < 0:
             raise ValueError("create_delay must be a non-negative number of seconds")
         check_code(self.fail_code, "fail_code")
+        _retirement_status(self.retire_workflows)
 
     def updated(self, changes: Mapping[str, Any]) -> FaultSettings:
         """
@@ -130,7 +135,7 @@ class FaultSettings:
 
         :param changes: any of the fields (``latency``, ``rate_limit_rate``, ``error_rate``,
             ``fail_rate``, ``fail_code``, ``retry_after``, ``insufficient_credit_rate``, ``lost_reply_rate``,
-            ``create_delay``).
+            ``create_delay``, ``retire_workflows``).
         :raises ValueError: on an unknown field or an invalid value.
         """
         unknown = set(changes) - set(FAULT_FIELDS)
@@ -150,6 +155,8 @@ class FaultSettings:
                 values[name] = float(value)
             elif name == "fail_code":
                 values[name] = check_code(value, name)
+            elif name == "retire_workflows":
+                values[name] = _retirement_status(value)
             else:
                 values[name] = _fraction(value, name)
         return FaultSettings(**values)
@@ -171,8 +178,27 @@ FAULT_FIELDS = (
     "insufficient_credit_rate",
     "lost_reply_rate",
     "create_delay",
+    "retire_workflows",
 )
+# The answers a retired workflows API may give: the route is gone (404) or said to be gone (410).
+RETIREMENT_STATUSES = (404, 410)
 _FRACTIONS = ("rate_limit_rate", "error_rate", "fail_rate", "insufficient_credit_rate", "lost_reply_rate")
+
+
+def _retirement_status(value: object) -> int | None:
+    """
+    ``retire_workflows`` checked: None (served), or 404 or 410 (also as text, from the environment).
+
+    :param value: the setting as given.
+    :raises ValueError: for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value in RETIREMENT_STATUSES:
+        return value
+    raise ValueError(f"retire_workflows must be 404, 410 or null, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -254,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="fraction of accepted creates whose connection is closed without an answer (default 0)",
     )
     add("--create-delay", type=float, help="seconds each create waits before it is processed (default 0)")
+    add(
+        "--retire-workflows",
+        type=int,
+        choices=list(RETIREMENT_STATUSES),
+        help="answer every /v1/workflows request with this status (404 or 410), as if HeyGen retired "
+        "the workflows API (default: served)",
+    )
     add("--seed", type=int, help="seed making fault injection deterministic")
     add("--request-log", type=Path, help="JSON-lines file of /v1 and /v3 requests (method, path, body)")
     add("--keepalive-timeout", type=float, help="seconds to keep idle connections (default 75)")

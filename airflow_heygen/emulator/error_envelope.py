@@ -33,6 +33,7 @@ class ErrorCode(str, enum.Enum):
     INSUFFICIENT_CREDIT = "insufficient_credit"  # 402
     NOT_FOUND = "not_found"  # 404
     METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
+    GONE = "gone"  # 410: the workflows API retired (retire_workflows)
     PAYLOAD_TOO_LARGE = "payload_too_large"  # 413
     RATE_LIMIT_EXCEEDED = "rate_limit_exceeded"  # 429, with an integer Retry-After
     INTERNAL_ERROR = "internal_error"  # 500
@@ -45,6 +46,7 @@ _BY_STATUS = {
     402: ErrorCode.INSUFFICIENT_CREDIT,
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
+    410: ErrorCode.GONE,
     413: ErrorCode.PAYLOAD_TOO_LARGE,
     429: ErrorCode.RATE_LIMIT_EXCEEDED,
     503: ErrorCode.SERVICE_UNAVAILABLE,

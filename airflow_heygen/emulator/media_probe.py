@@ -11,7 +11,6 @@ names are reserved never to work, so their URLs fail at once.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,7 +93,7 @@ class MediaProbe:
                 session.get(url, headers=headers) as response,
             ):
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             raise unreachable(field, url, str(exc) or type(exc).__name__) from exc
         if status >= 400 and status != _SERVED:
             raise http_error(field, url, status)

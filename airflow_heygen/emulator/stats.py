@@ -25,6 +25,7 @@ FAULT_KINDS = (
     "insufficient_credit",
     "lost_reply",
     "slow_create",
+    "workflows_retired",
 )
 _KEPT_BULK_SIZES = 1000
 

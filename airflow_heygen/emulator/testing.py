@@ -60,6 +60,8 @@ class EmulatorOptions:
     :param insufficient_credit_rate: fraction of valid creates answered 402 ``insufficient_credit``.
     :param lost_reply_rate: fraction of accepted creates whose connection is closed without an answer.
     :param create_delay: seconds each create waits before it is processed.
+    :param retire_workflows: 404 or 410: every /v1/workflows request answers that status (the
+        workflows API retired); None serves it.
     :param seed: fault injection seed.
     :param public_url: base URL of output links.
     :param request_log: JSON-lines file of /v1 requests.
@@ -83,6 +85,7 @@ class EmulatorOptions:
     insufficient_credit_rate: float | None = None
     lost_reply_rate: float | None = None
     create_delay: float | None = None
+    retire_workflows: int | None = None
     seed: int | None = None
     public_url: str | None = None
     request_log: str | Path | None = None
@@ -351,7 +354,8 @@ class EmulatorHandle:
 
         :param changes: any of ``latency``, ``rate_limit_rate``, ``error_rate``, ``fail_rate``,
             ``fail_code`` (the failure code of the jobs ``fail_rate`` fails), ``retry_after``,
-            ``insufficient_credit_rate``, ``lost_reply_rate``, ``create_delay``, ``lost_replies``
+            ``insufficient_credit_rate``, ``lost_reply_rate``, ``create_delay``, ``retire_workflows``
+            (404, 410 or None), ``lost_replies``
             (the next N accepted creates lose their reply), ``fail_next`` (a list: each next
             accepted job, in acceptance order, takes its first entry: a failure code it fails with,
             or None to leave it to ``fail_rate``; it replaces the remaining list), ``seed``.

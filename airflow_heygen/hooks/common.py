@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,56 @@ async def amask_key(settings: ConnectionSettings) -> ConnectionSettings:
 
     await amask_secret(settings.api_key)
     return settings
+
+
+# The (Deprecation, Sunset) pairs logged so far in this process: each is worth one warning, not one a poll.
+_DEPRECATIONS_SEEN: set[tuple[str | None, str | None]] = set()
+_DEPRECATIONS_LOCK = threading.Lock()
+# A header value beyond this is not HeyGen's (a date or a link): the log shows its start.
+MAX_HEADER_TEXT = 200
+
+
+def note_deprecation(
+    log: logging.Logger | Any,
+    settings: ConnectionSettings,
+    method: str,
+    endpoint: str,
+    deprecation: str | None,
+    sunset: str | None,
+) -> None:
+    """
+    Warn, once per process for each pair of values, that HeyGen marked an endpoint ``Deprecation``
+    and/or ``Sunset`` (RFC 9745, RFC 8594): HeyGen sent these on its /v1 and /v2 APIs before retiring
+    them from 2026-11-01, so the warning is the first sign that a pipeline's endpoint is going away.
+    Both hooks call it on every answer; a warning per poll would drown the log.
+
+    :param log: the hook's logger.
+    :param settings: the connection (its key is blanked out of the values).
+    :param method: the request's HTTP method.
+    :param endpoint: its path below the base URL.
+    :param deprecation: the answer's ``Deprecation`` header, if any.
+    :param sunset: its ``Sunset`` header, if any.
+    """
+    if deprecation is None and sunset is None:
+        return
+    key = (deprecation, sunset)
+    with _DEPRECATIONS_LOCK:
+        if key in _DEPRECATIONS_SEEN:
+            return
+        _DEPRECATIONS_SEEN.add(key)
+
+    def shown(value: str | None) -> str:
+        return "(none)" if value is None else settings.scrub(value)[:MAX_HEADER_TEXT]
+
+    log.warning(
+        "HeyGen marks %s %s as deprecated: Deprecation: %s, Sunset: %s (at %s). HeyGen retires "
+        "endpoints it marks so; move to its successor before the sunset date",
+        method,
+        endpoint,
+        shown(deprecation),
+        shown(sunset),
+        settings.base_url,
+    )
 
 
 def tls_error(settings: ConnectionSettings, err: BaseException) -> HeyGenTLSError:

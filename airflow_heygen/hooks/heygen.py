@@ -20,6 +20,8 @@ from airflow_heygen.api import (
     Retry,
     execution_endpoint,
     read_response,
+    workflows_api_gone,
+    workflows_api_retired_error,
 )
 from airflow_heygen.exceptions import (
     HeyGenError,
@@ -33,6 +35,7 @@ from airflow_heygen.hooks.common import (
     StatusChangeLog,
     log_where_requests_go,
     mask_key,
+    note_deprecation,
     raise_for_outcome,
     resolve_settings,
     timeout_message,
@@ -67,8 +70,8 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
     this id, it comes from ``HEYGEN_API_KEY`` and the host is ``https://api.heygen.com``. The extra's
     ``proxies``, ``verify``, ``cert`` and ``trust_env`` apply as in ``requests``, and identically in
     :class:`HeyGenAsyncHook`. 429, 5xx, timeouts and connection errors are retried with the connection's
-    backoff (``retry_limit``, ``retry_min_delay``, ``retry_max_delay``, ``request_timeout``), honouring
-    ``Retry-After``.
+    backoff (``retry_limit``, ``retry_min_delay``, ``retry_max_delay``), honouring ``Retry-After``; a
+    create (POST) may take ``create_timeout`` seconds, a read or delete ``request_timeout``.
 
     A submission is never repeated once it may have reached HeyGen without an answer (a read timeout,
     a dropped connection, a 2xx that could not be read, a 504): :class:`HeyGenNoAnswerError`.
@@ -185,20 +188,25 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
         )
 
     def _attempt(
-        self, request: requests.Request, *, not_found_ok: bool, repeatable: bool
+        self, request: requests.Request, endpoint: str, *, not_found_ok: bool, repeatable: bool
     ) -> Mapping[str, Any] | Retry:
         """
         One try of a request (v3 or workflows): its ``data``, or :class:`Retry`.
 
         :param request: the request.
+        :param endpoint: its path below the base URL, for the log and to tell a retired API.
         :param not_found_ok: whether a 404 reads as ``{"status": "not_found"}``.
         :param repeatable: whether sending it again is safe (reads, deletes, creates with a key); a
             create without a key that may have been accepted raises :class:`HeyGenNoAnswerError`.
+        :raises HeyGenApiRetiredError: when HeyGen's workflows API is not served at the host.
         """
         settings = self.settings
+        method = request.method or "GET"
+        # Creates are slow at HeyGen's tail (about 30 s at p99): create_timeout; reads request_timeout.
+        timeout = settings.timeout_for(method)
         try:
-            answer_by = time.monotonic() + settings.request_timeout
-            response = self._exchange(self.session.prepare_request(request), settings.request_timeout)
+            answer_by = time.monotonic() + timeout
+            response = self._exchange(self.session.prepare_request(request), timeout)
             body, truncated = read_body(response, answer_by)
         except requests.exceptions.SSLError as err:
             raise tls_error(settings, err) from None
@@ -209,6 +217,18 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
                     "HeyGen may have accepted it, so it is not repeated automatically"
                 ) from None
             return Retry(f"{type(err).__name__} from {settings.base_url}")
+        note_deprecation(
+            self.log,
+            settings,
+            method,
+            endpoint,
+            response.headers.get("Deprecation"),
+            response.headers.get("Sunset"),
+        )
+        if workflows_api_gone(method, endpoint, response.status_code):
+            raise workflows_api_retired_error(
+                settings.base_url, method, response.status_code, body, settings.api_key
+            )
         retry_after = response.headers.get("Retry-After")
         waiting = in_progress(response.status_code, body, retry_after)
         if waiting is not None:
@@ -239,7 +259,7 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
     ) -> Mapping[str, Any]:
         request = requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
         return retry_sync(
-            lambda: self._attempt(request, not_found_ok=not_found_ok, repeatable=method != "POST"),
+            lambda: self._attempt(request, endpoint, not_found_ok=not_found_ok, repeatable=method != "POST"),
             self.settings.retry,
             what=f"{method} {endpoint}",
             log=self.log,
@@ -253,6 +273,8 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
         :param workflow_type: e.g. ``"FaceswapNode"``; callers validate the request first.
         :param input: the workflow's ``input`` object.
         :raises HeyGenNoAnswerError: when the submission may have been accepted without an answer.
+        :raises HeyGenApiRetiredError: when the host answers 404 or 410: no workflows API there (HeyGen
+            retires its /v1 APIs from 2026-11-01), reported at once and never sent again.
         """
         data = self._send(
             "POST",

@@ -22,11 +22,14 @@ from airflow_heygen.api import (
     Transport,
     execution_endpoint,
     read_response,
+    workflows_api_gone,
+    workflows_api_retired_error,
 )
 from airflow_heygen.exceptions import HeyGenUnavailableError
 from airflow_heygen.hooks.common import (
     amask_key,
     log_where_requests_go,
+    note_deprecation,
     resolve_settings,
     tls_error,
     unavailable_while_reading,
@@ -133,12 +136,16 @@ class Answer:
     :param retry_after: the ``Retry-After`` header, if any.
     :param body: the body.
     :param truncated: whether the body was cut at ``MAX_RESPONSE_BYTES``.
+    :param deprecation: the ``Deprecation`` header, if any.
+    :param sunset: the ``Sunset`` header, if any.
     """
 
     status: int
     retry_after: str | None
     body: bytes
     truncated: bool
+    deprecation: str | None = None
+    sunset: str | None = None
 
 
 class HeyGenAsyncSession:
@@ -155,6 +162,8 @@ class HeyGenAsyncSession:
         self.client = client
         self.settings = settings
         self.timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
+        # Creates are slow at HeyGen's tail: a POST (the triggers send none today) gets create_timeout.
+        self.create_timeout = aiohttp.ClientTimeout(total=settings.create_timeout)
         # Every request of a connection goes to its one origin: choose its proxy and TLS context once.
         self.proxy = settings.transport.proxy_for(settings.base_url)
         self.ssl = ssl_for(settings.transport) if settings.base_url.startswith("https:") else True
@@ -172,13 +181,21 @@ class HeyGenAsyncSession:
             self.settings.url(endpoint),
             json=json,
             headers=self.settings.headers,
-            timeout=self.timeout,
+            timeout=self.create_timeout if method.upper() == "POST" else self.timeout,
             allow_redirects=False,
             proxy=self.proxy,
             ssl=self.ssl,
         ) as response:
             body, truncated = await read_body_async(response)
-            return Answer(response.status, response.headers.get("Retry-After"), body, truncated)
+            headers = response.headers
+            return Answer(
+                response.status,
+                headers.get("Retry-After"),
+                body,
+                truncated,
+                deprecation=headers.get("Deprecation"),
+                sunset=headers.get("Sunset"),
+            )
 
 
 class HeyGenAsyncHook(BaseHook):
@@ -251,14 +268,23 @@ class HeyGenAsyncHook(BaseHook):
         *,
         list_data: bool = False,
     ) -> Mapping[str, Any] | Retry:
-        """One try of a request: its ``data`` (a list with ``list_data``), or :class:`Retry`."""
+        """
+        One try of a request: its ``data`` (a list with ``list_data``), or :class:`Retry`.
+
+        :raises HeyGenApiRetiredError: when HeyGen's workflows API is not served at the host (a 410).
+        """
         settings = http.settings
         try:
             answer = await http.request(method, endpoint)
         except aiohttp.ClientSSLError as err:
             raise tls_error(settings, err) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+        except (TimeoutError, aiohttp.ClientError) as err:
             return Retry(f"{type(err).__name__} from {settings.base_url}")
+        note_deprecation(self.log, settings, method, endpoint, answer.deprecation, answer.sunset)
+        if workflows_api_gone(method, endpoint, answer.status):
+            raise workflows_api_retired_error(
+                settings.base_url, method, answer.status, answer.body, settings.api_key
+            )
         return read_response(
             answer.status,
             answer.body,

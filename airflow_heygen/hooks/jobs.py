@@ -158,7 +158,7 @@ class HeyGenJobsMixin:
         def _exchange(self, request: requests.PreparedRequest, timeout: float) -> requests.Response: ...
 
         def _attempt(
-            self, request: requests.Request, *, not_found_ok: bool, repeatable: bool
+            self, request: requests.Request, endpoint: str, *, not_found_ok: bool, repeatable: bool
         ) -> Mapping[str, Any] | Retry: ...
 
         def url_from_endpoint(self, endpoint: str | None) -> str: ...
@@ -192,7 +192,7 @@ class HeyGenJobsMixin:
         repeatable = method != "POST" or idempotency_key is not None
         # Each attempt prepares the request afresh (a multipart body included).
         return retry_sync(
-            lambda: self._attempt(request, not_found_ok=not_found_ok, repeatable=repeatable),
+            lambda: self._attempt(request, endpoint, not_found_ok=not_found_ok, repeatable=repeatable),
             self.settings.retry,
             what=f"{method} {endpoint}",
             log=self.log,

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_heygen.exceptions import HeyGenAuthError, HeyGenExecutionError, HeyGenRequestError
+from airflow_heygen.exceptions import (
+    HeyGenApiRetiredError,
+    HeyGenAuthError,
+    HeyGenExecutionError,
+    HeyGenRequestError,
+)
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 
 if TYPE_CHECKING:
@@ -41,7 +46,11 @@ def error_fields(err: BaseException) -> dict[str, Any]:
     """
     if not isinstance(err, AirflowFailException):
         return {}
-    return {"fatal": HeyGenAuthError.__name__ if isinstance(err, HeyGenAuthError) else "refused"}
+    # The worker re-raises the same kind: a retired API stays recognisable as one.
+    for kind in (HeyGenAuthError, HeyGenApiRetiredError):
+        if isinstance(err, kind):
+            return {"fatal": kind.__name__}
+    return {"fatal": "refused"}
 
 
 def raise_for_error_event(event: Mapping[str, Any], job_id: str) -> NoReturn:
@@ -55,6 +64,8 @@ def raise_for_error_event(event: Mapping[str, Any], job_id: str) -> NoReturn:
     fatal = event.get("fatal")
     if fatal == HeyGenAuthError.__name__:
         raise HeyGenAuthError(message)
+    if fatal == HeyGenApiRetiredError.__name__:
+        raise HeyGenApiRetiredError(message)
     if fatal:
         raise HeyGenRequestError(message)
     raise HeyGenExecutionError(message, job_id)

@@ -102,3 +102,11 @@ with _dag("heygen_unwritable_destination", {"destination": "/nonexistent"}) as u
 with _dag("heygen_sensors_on_unknown_ids") as sensors_on_unknown_ids:
     HeyGenExecutionSensor(task_id="execution", execution_id="exec-that-does-not-exist", **FAST)
     HeyGenJobSensor(task_id="video", kind="video", job_id="video-that-does-not-exist", **FAST)
+
+# A sensor alone (retries=2) on an execution HeyGen reports not found, in whichever shape.
+with _dag("heygen_execution_sensor_not_found_sync") as execution_sensor_not_found_sync:
+    HeyGenExecutionSensor(task_id="execution", execution_id="exec-that-does-not-exist", **FAST)
+with _dag("heygen_execution_sensor_not_found_deferrable") as execution_sensor_not_found_deferrable:
+    HeyGenExecutionSensor(
+        task_id="execution", execution_id="exec-that-does-not-exist", deferrable=True, **FAST
+    )

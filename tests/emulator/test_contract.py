@@ -304,6 +304,7 @@ def test_admin_faults_roundtrip(stub_emulator: EmulatorHandle) -> None:
         "insufficient_credit_rate",
         "lost_reply_rate",
         "create_delay",
+        "retire_workflows",
         "lost_replies",
         "seed",
     }
@@ -335,6 +336,7 @@ def test_admin_stats_count_and_reset(stub_emulator: EmulatorHandle) -> None:
         "insufficient_credit": 0,
         "lost_reply": 0,
         "slow_create": 0,
+        "workflows_retired": 0,
     }
     assert stats["jobs_created"]["workflow_execution"] == 2
     assert sum(stats["executions"].values()) >= 2

@@ -151,7 +151,7 @@ def certainly_refused(answer: Answer) -> bool:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ScriptedServer]:
-    """The misbehaving HeyGen; ``heygen_default`` points at it with one retry and a 0.3 s request timeout."""
+    """The misbehaving HeyGen; ``heygen_default`` points at it with one retry and 0.3 s timeouts."""
     with scripted_server() as scripted, pytest.MonkeyPatch.context() as patch:
         connection = heygen_connection(
             scripted.url,
@@ -160,6 +160,8 @@ def server() -> Iterator[ScriptedServer]:
             retry_min_delay=0.01,
             retry_max_delay=MAX_DELAY,
             request_timeout=REQUEST_TIMEOUT,
+            # Submissions are POSTs: the same short timeout, so that BUDGET bounds them too.
+            create_timeout=REQUEST_TIMEOUT,
         )
         patch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", connection)
         yield scripted

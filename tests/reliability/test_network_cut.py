@@ -34,7 +34,13 @@ from tests.support.faulty_proxy import CutMode, FaultyProxy
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.timeout(240)]
 
 # The face swap's budget: 3 attempts of at most 0.5 s each, about a second in all.
-CUT_CONNECTION = {"retry_limit": 2, "retry_min_delay": 0.05, "retry_max_delay": 0.1, "request_timeout": 0.5}
+CUT_CONNECTION = {
+    "retry_limit": 2,
+    "retry_min_delay": 0.05,
+    "retry_max_delay": 0.1,
+    "request_timeout": 0.5,
+    "create_timeout": 0.5,  # the submission is a POST
+}
 # The sensor's: about 30 s of retries, which outlasts the rest of the cut.
 CUT_WORDS = {CutMode.REFUSE: "refused", CutMode.RESET: "reset", CutMode.STALL: "accepted, never answered"}
 PATIENT_CONNECTION = {"retry_limit": 60, "retry_min_delay": 0.2, "retry_max_delay": 0.5, "request_timeout": 2}

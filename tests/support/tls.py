@@ -43,7 +43,7 @@ def _name(common_name: str) -> x509.Name:
 
 def make_loopback_tls(folder: Path) -> LoopbackTLS:
     """Write a fresh CA and a 127.0.0.1 certificate into ``folder``."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()

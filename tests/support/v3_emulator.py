@@ -24,6 +24,7 @@ QUIET = {
     "rate_limit_rate": 0,
     "fail_next": [],
     "fail_code": "internal_error",
+    "retire_workflows": None,
 }
 
 

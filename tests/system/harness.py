@@ -131,7 +131,7 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     """A timestamp from the database as an aware UTC datetime (sqlite returns naive or text ones)."""
     if isinstance(moment, str):
         moment = dt.datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def trigger_kwargs(text: str) -> dict[str, Any]:
@@ -458,7 +458,7 @@ class AirflowServices:
         if self.distinct_hostnames:
             env[HOSTNAME_ENV] = self.hostname(name)
         log_path = self.home / f"{name}.log"
-        started = dt.datetime.now(dt.timezone.utc)
+        started = dt.datetime.now(dt.UTC)
         with log_path.open("ab") as log:
             log.write(f"==== {started.isoformat()} starting {' '.join(command[2:])}\n".encode())
             log.flush()

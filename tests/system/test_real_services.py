@@ -193,6 +193,7 @@ def test_the_heygen_connection_type_is_listed_with_its_form(pipeline: PipelineRu
         "retry_min_delay": "Retry min delay (s)",
         "retry_max_delay": "Retry max delay (s)",
         "request_timeout": "Request timeout (s)",
+        "create_timeout": "Create timeout (s)",
     }
     assert extra["retry_limit"]["schema"]["type"] == ["integer", "null"]
 

@@ -122,7 +122,7 @@ def test_unreachable_server_is_retried_then_reported(monkeypatch: pytest.MonkeyP
 
 def test_submission_without_answer_is_not_retried(fake: FakeHeyGen, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
-        "AIRFLOW_CONN_HEYGEN_DEFAULT", heygen_connection_uri(fake.base_url, request_timeout=0.2)
+        "AIRFLOW_CONN_HEYGEN_DEFAULT", heygen_connection_uri(fake.base_url, create_timeout=0.2)
     )
     fake.replies.append(Reply(200, {"data": {"execution_id": "late"}}, delay=0.6, method="POST"))
 

@@ -65,7 +65,7 @@ def test_a_create_still_in_flight_is_waited_for(
     # The first create takes 1.5 s, the client gives up after 0.5 s and sends the same key again:
     # 409 request_in_progress, a wait, then the first create's answer.
     monkeypatch.setenv(
-        "AIRFLOW_CONN_HEYGEN_DEFAULT", connection(emulator, request_timeout=0.5, retry_limit=10)
+        "AIRFLOW_CONN_HEYGEN_DEFAULT", connection(emulator, create_timeout=0.5, retry_limit=10)
     )
     counts = Counts(emulator)
     emulator.set_faults(create_delay=1.5)
