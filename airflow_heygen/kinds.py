@@ -5,8 +5,10 @@ statuses mean, where its video and failure reason are, and whether its creates t
 
 Hooks, the trigger, the sensor, the operators and the contract tests read this table: a new HeyGen
 job kind is a new :class:`JobKind` row (plus an operator), not a new code path. A job's status is
-read in exactly two places: :func:`job_from_single` (the answer of ``GET <status endpoint>``) and
-:func:`job_from_bulk_entry` (one entry of ``GET <bulk endpoint>?<bulk param>=a,b``).
+read in exactly two places of :mod:`airflow_heygen.job`: ``job_from_single`` (the answer of
+``GET <status endpoint>``) and ``job_from_bulk_entry`` (one entry of
+``GET <bulk endpoint>?<bulk param>=a,b``).
+A workflows execution is the ``workflow`` row: the workflows API has no model of its own.
 
 Importing this module is cheap (no HTTP library): operators use it at DAG parse time.
 """
@@ -17,9 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
-
-from airflow_heygen.failures import Failure
-from airflow_heygen.models import dig, find_video_url
 
 
 class JobStatus(str, Enum):
@@ -35,6 +34,46 @@ class JobStatus(str, Enum):
     def is_terminal(self) -> bool:
         """Whether the job will not change any more."""
         return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.NOT_FOUND)
+
+
+class WorkflowType(str, Enum):
+    """The workflow types HeyGen documents; the generic operator accepts others as plain strings."""
+
+    FACESWAP = "FaceswapNode"
+    AVATAR_INFERENCE = "AvatarInferenceNode"
+
+
+# Where each workflow type keeps its video URL inside an execution's ``output``; for other types, the
+# shapes seen so far in order (``url``: the generic output of HeyGen's OpenAPI description).
+VIDEO_URL_PATHS: Mapping[str, tuple[str, ...]] = {
+    WorkflowType.FACESWAP.value: ("video_url",),
+    WorkflowType.AVATAR_INFERENCE.value: ("video", "video_url"),
+}
+FALLBACK_VIDEO_URL_PATHS: tuple[tuple[str, ...], ...] = (("video_url",), ("video", "video_url"), ("url",))
+
+
+def dig(value: Any, path: tuple[str, ...]) -> Any:
+    """``value[path[0]][path[1]]...``, or None where a step is missing (HeyGen's answers nest freely)."""
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def find_video_url(output: Any, workflow_type: str | None) -> str | None:
+    """
+    The video URL inside a workflow execution's ``output``, or None when it has none.
+
+    :param output: the ``data.output`` object of a completed execution.
+    :param workflow_type: the workflow type, when known; it selects where to look first.
+    """
+    known = VIDEO_URL_PATHS.get(workflow_type or "")
+    for path in (known, *FALLBACK_VIDEO_URL_PATHS) if known else FALLBACK_VIDEO_URL_PATHS:
+        url = dig(output, path)
+        if isinstance(url, str) and url:
+            return url
+    return None
 
 
 P, R, C, F, N = (
@@ -82,6 +121,9 @@ class JobKind:
     :param delete_endpoint: endpoint template of ``DELETE``, with ``{id}``, or None.
     :param statusless: a kind whose single read carries no status: an answer means completed.
     :param description: the kind in a few words, for messages.
+    :param pending_name: what results call a job not started yet (the workflows API: ``submitted``).
+    :param not_found_message: the reason given for a job HeyGen does not know, where it has words for it.
+    :param resume_hint: the sensor that resumes waiting for one job, with ``{kind}`` and ``{id}``.
     """
 
     name: str
@@ -103,10 +145,17 @@ class JobKind:
     idempotent_creates: bool = True
     delete_endpoint: str | None = None
     statusless: bool = False
+    pending_name: str = JobStatus.PENDING.value
+    not_found_message: str | None = None
+    resume_hint: str = "HeyGenJobSensor(task_id=..., kind={kind!r}, job_id={id!r})"
 
     def status_path(self, job_id: str) -> str:
         """The endpoint of one job's status."""
         return self.status_endpoint.format(id=job_id)
+
+    def resume_with(self, job_id: str) -> str:
+        """The sensor call that waits for ``job_id`` again (a timed-out or cut-off wait)."""
+        return self.resume_hint.format(kind=self.name, id=job_id)
 
     def delete_path(self, job_id: str) -> str:
         """The endpoint deleting one job; raises for a kind without one."""
@@ -150,6 +199,9 @@ WORKFLOW = JobKind(
     bulk_statuses={},
     idempotent_creates=False,
     description="workflow execution",
+    pending_name="submitted",
+    not_found_message="Workflow not found",  # the guide's words
+    resume_hint="HeyGenExecutionSensor(task_id=..., execution_id={id!r})",
 )
 VIDEO = _v3(
     "video",
@@ -214,157 +266,3 @@ def job_kind(name: str | JobKind) -> JobKind:
         return KINDS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown HeyGen job kind {name!r}; known: {', '.join(KINDS)}") from None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-@dataclass(frozen=True)
-class Job:
-    """
-    One HeyGen job of any kind, as a status read reported it.
-
-    :param kind: the kind's name.
-    :param id: HeyGen's id of the job.
-    :param status: the normalised status (unknown values are ``RUNNING``).
-    :param raw_status: the status exactly as HeyGen sent it.
-    :param video_url: the output URL, once there is one.
-    :param failure: HeyGen's reason of a failed job.
-    :param failure_code: HeyGen's machine-readable code of a failed job, if it sent one.
-    :param output: the whole ``data`` object of the read (a bulk entry, for bulk reads).
-    :param read_at: ``time.monotonic()`` when the request that answered was sent, where the reader
-        knows it (bulk reads): a trigger schedules its next read from it. Not part of the result.
-    """
-
-    kind: str
-    id: str
-    status: JobStatus
-    raw_status: str | None = None
-    video_url: str | None = None
-    failure: str | None = None
-    output: dict[str, Any] = field(default_factory=dict)
-    failure_code: str | None = None
-    read_at: float | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def failed(self) -> Failure | None:
-        """Why the job failed or vanished; None while it runs or once it completed."""
-        if self.status not in (JobStatus.FAILED, JobStatus.NOT_FOUND):
-            return None
-        return Failure(self.failure_code, self.failure, not_found=self.status is JobStatus.NOT_FOUND)
-
-    def to_result(self) -> dict[str, Any]:
-        """The operators' result (XCom): ``{"kind", "id", "status", "video_url", "output"}``."""
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "status": self.status.value,
-            "video_url": self.video_url,
-            "output": self.output,
-        }
-
-    @classmethod
-    def from_result(cls, result: Mapping[str, Any]) -> Job:
-        """Rebuild a job from :meth:`to_result`'s dict (as a trigger event carries it)."""
-        output = result.get("output")
-        output = dict(output) if isinstance(output, Mapping) else {}
-        row = KINDS.get(str(result.get("kind")))
-        paths = (*(row.failure_paths if row else ()), BULK_FAILURE_PATH)
-        code_paths = (*(row.failure_code_paths if row else ()), BULK_FAILURE_CODE_PATH)
-        return cls(
-            kind=str(result.get("kind")),
-            id=str(result.get("id")),
-            status=JobStatus(result.get("status", "running")),
-            raw_status=_text(output.get("status")),
-            video_url=_text(result.get("video_url")),
-            failure=_first_text(output, paths),
-            output=output,
-            failure_code=_first_text(output, code_paths),
-        )
-
-
-def _first_text(data: Mapping[str, Any], paths: tuple[tuple[str, ...], ...]) -> str | None:
-    """The first non-empty value found at ``paths`` in ``data``, as text."""
-    return next((str(v) for v in (dig(data, p) for p in paths) if v and not isinstance(v, Mapping)), None)
-
-
-def _status(statuses: Mapping[str, JobStatus], raw: Any) -> JobStatus:
-    if isinstance(raw, str):
-        return statuses.get(raw.strip().lower(), JobStatus.RUNNING)
-    return JobStatus.RUNNING
-
-
-def job_from_single(kind: str | JobKind, data: Mapping[str, Any], job_id: str) -> Job:
-    """
-    A job from the ``data`` of its single status read (a 404 read is ``{"status": "not_found"}``).
-
-    Missing or wrongly typed fields never raise: a missing status reads as still running.
-
-    :param kind: the job's kind.
-    :param data: the answer's ``data`` object.
-    :param job_id: the id asked for, used when ``data`` lacks one.
-    """
-    row = job_kind(kind)
-    raw = data.get("status")
-    if raw == "not_found":
-        status = JobStatus.NOT_FOUND
-    elif row.statusless:
-        status = JobStatus.COMPLETED
-    else:
-        status = _status(row.single_statuses, raw)
-    failed = status is JobStatus.FAILED
-    output = data.get("output")
-    # A workflow keeps its URL where its type puts it (output.video_url, output.video.video_url, or the
-    # OpenAPI's generic output.url): the one lookup the workflows hooks use too.
-    video_url = (
-        find_video_url(output, _text(data.get("workflow_type")))
-        if row.api == "workflows" and isinstance(output, Mapping)
-        else dig(data, row.video_url_path)
-    )
-    return Job(
-        kind=row.name,
-        id=_text(data.get(row.single_id_field)) or job_id,
-        status=status,
-        raw_status=_text(raw),
-        video_url=_text(video_url),
-        failure=_first_text(data, row.failure_paths) if failed else None,
-        output=dict(data),
-        failure_code=_first_text(data, row.failure_code_paths) if failed else None,
-    )
-
-
-def job_from_bulk_entry(kind: str | JobKind, entry: Mapping[str, Any], read_at: float | None = None) -> Job:
-    """
-    A job from one entry of a bulk statuses answer (no video URL there: read the job once completed).
-
-    :param kind: the jobs' kind.
-    :param entry: one item of the answer's ``data`` list.
-    :param read_at: when the request was sent (``time.monotonic()``).
-    """
-    row = job_kind(kind)
-    raw = entry.get("status")
-    status = _status(row.bulk_statuses, raw)
-    return Job(
-        kind=row.name,
-        id=str(entry.get(row.bulk_id_field) or ""),
-        status=status,
-        raw_status=_text(raw),
-        failure=_text(dig(entry, BULK_FAILURE_PATH)) if status is JobStatus.FAILED else None,
-        output=dict(entry),
-        failure_code=_text(dig(entry, BULK_FAILURE_CODE_PATH)) if status is JobStatus.FAILED else None,
-        read_at=read_at,
-    )
-
-
-def ids_from_create(kind: str | JobKind, data: Mapping[str, Any]) -> list[str]:
-    """
-    The id(s) of the job(s) a create answer announces; empty when the answer has none.
-
-    :param kind: the kind created.
-    :param data: the create answer's ``data``.
-    """
-    row = job_kind(kind)
-    value = data.get(row.id_field)
-    values = value if row.ids_are_list and isinstance(value, list) else [value]
-    return [v for v in values if isinstance(v, str) and v]

@@ -1,6 +1,6 @@
 """
-What every HeyGen task (operators and sensors) shares: the hook, waiting in or out of the triggerer,
-finishing, and the refusal to submit again when an earlier submission is unconfirmed.
+What every HeyGen task (operators and sensors) shares: the hook, its waiting arguments, how it reports
+a failed job, and the refusal to submit again when an earlier submission is unconfirmed.
 
 Importing this module stays cheap for DAG parsing: the hook (requests, aiohttp) and the trigger are
 imported when a task runs, not when a DAG file is parsed.
@@ -8,18 +8,16 @@ imported when a task runs, not when a DAG file is parsed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import conf
 
 from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenInputError, HeyGenSubmissionInDoubtError
 from airflow_heygen.failures import Failure, failed_job_error
-from airflow_heygen.models import Execution
 from airflow_heygen.validation import require_positive_number
 
 if TYPE_CHECKING:
@@ -111,7 +109,7 @@ def no_memory_error(err: Exception) -> HeyGenSubmissionInDoubtError:
 
 class HeyGenTaskMixin:
     """
-    What every HeyGen task shares: the hook, waiting in or out of the triggerer, and finishing.
+    What every HeyGen task shares: the hook, and how it reports a job that failed or vanished.
 
     :param heygen_conn_id: id of the HeyGen connection.
     :param poll_interval: seconds between status polls.
@@ -171,41 +169,3 @@ class HeyGenTaskMixin:
         hook = self.__dict__.pop("hook", None)
         if hook is not None:
             hook.close()
-
-    def defer_until_done(self, execution_id: str, workflow_type: str | None) -> NoReturn:
-        """Hand the waiting to the triggerer; Airflow resumes the task in :meth:`execute_complete`."""
-        from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger
-
-        self.close_hook()
-        self.defer(  # type: ignore[attr-defined]
-            trigger=HeyGenExecutionTrigger(
-                execution_id=execution_id,
-                heygen_conn_id=self.heygen_conn_id,
-                poll_interval=self.poll_interval,
-                deadline=time.time() + self.timeout,
-                workflow_type=workflow_type,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout + self.poll_interval + DEFER_TIMEOUT_BUFFER),
-        )
-        raise AssertionError("defer() returned")  # pragma: no cover - defer() always raises
-
-    def wait(self, execution_id: str, workflow_type: str | None) -> dict[str, Any]:
-        """Wait for the execution (deferring if deferrable) and return the task's result."""
-        if self.deferrable:
-            self.defer_until_done(execution_id, workflow_type)
-        execution = self.hook.wait_for_execution(
-            execution_id, self.poll_interval, self.timeout, workflow_type
-        )
-        return self.finish(execution)
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the trigger's event: return the result or fail with the trigger's reason."""
-        from airflow_heygen.triggers.heygen import execution_from_event
-
-        return self.finish(execution_from_event(event, self.timeout))
-
-    def finish(self, execution: Execution) -> dict[str, Any]:
-        """Keep the video URL for the "HeyGen video" link and return the result of a completed execution."""
-        self.produced_video_url = execution.video_url
-        return execution.to_result()

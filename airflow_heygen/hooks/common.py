@@ -9,14 +9,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_heygen.api import API_KEY_ENV_VAR, ConnectionSettings, default_base_url_origin
-from airflow_heygen.exceptions import HeyGenTLSError, HeyGenUnavailableError
-from airflow_heygen.failures import Failure, failed_job_error
-from airflow_heygen.models import Execution
+from airflow_heygen.exceptions import HeyGenTLSError
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from airflow_heygen.kinds import Job
+    from airflow_heygen.job import Job
 
 
 def resolve_settings(
@@ -168,12 +166,11 @@ class StatusChangeLog:
         self.started = time.monotonic()
         self.last: str | None = None
 
-    def observe(self, job: Execution | Job) -> None:
+    def observe(self, job: Job) -> None:
         """
         Log the status of ``job`` if it differs from the last one seen.
 
-        :param job: the latest read: a workflow execution or a v3 job (both have ``status`` and
-            ``raw_status``).
+        :param job: the latest read.
         """
         shown = job.raw_status or job.status.value
         if shown != self.last:
@@ -197,49 +194,3 @@ class StatusChangeLog:
             self.log.info("HeyGen %s %s completed: %s", self.description, self.job_id, video_url)
         else:
             self.log.info("HeyGen %s %s completed", self.description, self.job_id)
-
-
-def failure_reason(execution: Execution) -> str:
-    """HeyGen's error message of a failed execution, or one that names its workflow type."""
-    return execution.error_message or f"{execution.workflow_type or 'HeyGen workflow'} failed"
-
-
-def raise_for_outcome(execution: Execution) -> Execution:
-    """
-    Return a completed execution; raise a clear error for a failed or vanished one: without retries
-    for a failure no retry changes (:func:`~airflow_heygen.failures.failed_job_error`).
-
-    :param execution: an execution in a terminal status.
-    """
-    failure = execution.failed
-    if failure is not None:
-        what = f"HeyGen workflow execution {execution.execution_id}"
-        if failure.not_found:
-            failure = Failure(message="Workflow not found", not_found=True)  # the guide's words
-        elif not failure.message:
-            failure = Failure(failure.code, failure_reason(execution))
-        raise failed_job_error(what, execution.execution_id, failure, resubmit_failed=False)
-    return execution
-
-
-def unavailable_while_reading(execution_id: str, err: HeyGenUnavailableError) -> HeyGenUnavailableError:
-    """
-    ``err``, raised while reading an execution's status, retold with that execution's id and how to
-    resume: HeyGen keeps running it while the network (or HeyGen) is down.
-
-    :param execution_id: the execution being read.
-    :param err: the error that ended the retries.
-    """
-    return HeyGenUnavailableError(
-        f"HeyGen execution {execution_id}: {err}. The execution may still finish: wait for it with "
-        f"HeyGenExecutionSensor(task_id=..., execution_id={execution_id!r}) instead of submitting again"
-    )
-
-
-def timeout_message(execution_id: str, timeout: float) -> str:
-    """The error for an execution still running at the deadline, saying how to resume waiting."""
-    return (
-        f"HeyGen execution {execution_id} was still running after {timeout:.0f}s. It may still finish: "
-        f"wait for it with HeyGenExecutionSensor(task_id=..., execution_id={execution_id!r}) "
-        "instead of submitting again"
-    )

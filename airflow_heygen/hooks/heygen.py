@@ -14,39 +14,28 @@ from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from airflow_heygen.api import (
-    EXECUTIONS_ENDPOINT,
     MAX_RESPONSE_BYTES,
     ConnectionSettings,
     Retry,
-    execution_endpoint,
     read_response,
     workflows_api_gone,
     workflows_api_retired_error,
 )
-from airflow_heygen.exceptions import (
-    HeyGenError,
-    HeyGenExecutionError,
-    HeyGenInputError,
-    HeyGenNoAnswerError,
-    HeyGenUnavailableError,
-)
+from airflow_heygen.exceptions import HeyGenError, HeyGenInputError, HeyGenNoAnswerError
 from airflow_heygen.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_heygen.hooks.common import (
     StatusChangeLog,
     log_where_requests_go,
     mask_key,
     note_deprecation,
-    raise_for_outcome,
     resolve_settings,
-    timeout_message,
     tls_error,
-    unavailable_while_reading,
 )
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, shared_client_session
-from airflow_heygen.hooks.jobs import HeyGenJobsMixin, in_progress
-from airflow_heygen.kinds import WORKFLOW
-from airflow_heygen.models import Execution
-from airflow_heygen.retrying import retry_sync
+from airflow_heygen.hooks.jobs import HeyGenJobsMixin, in_progress, raise_for_job, timeout_message
+
+# Earlier releases' names of the one job model's error helpers.
+raise_for_outcome = raise_for_job
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -63,7 +52,8 @@ __all__ = [
 
 class HeyGenHook(HeyGenJobsMixin, HttpHook):
     """
-    Talk to HeyGen: submit workflows and read or wait for their executions.
+    Talk to HeyGen: create, read, wait for and delete jobs of every kind (v3 jobs and workflows
+    executions alike, :mod:`airflow_heygen.kinds`), upload assets, read the account.
 
     Built on the HTTP provider's ``HttpHook`` (its connection lookup and TCP keep-alive adapter). The
     API key is the connection's password (the "API Key" field of the form); without a connection of
@@ -247,98 +237,6 @@ class HeyGenHook(HeyGenJobsMixin, HttpHook):
                 "accepted it, so it is not repeated automatically"
             )
         return outcome
-
-    def _send(
-        self,
-        method: str,
-        endpoint: str,
-        payload: Mapping[str, Any] | None,
-        *,
-        not_found_ok: bool,
-        deadline: float | None = None,
-    ) -> Mapping[str, Any]:
-        request = requests.Request(method, self.url_from_endpoint(endpoint), json=payload)
-        return retry_sync(
-            lambda: self._attempt(request, endpoint, not_found_ok=not_found_ok, repeatable=method != "POST"),
-            self.settings.retry,
-            what=f"{method} {endpoint}",
-            log=self.log,
-            deadline=deadline,
-        )
-
-    def submit_workflow(self, workflow_type: str, input: Mapping[str, Any]) -> str:
-        """
-        Submit a workflow and return its execution id.
-
-        :param workflow_type: e.g. ``"FaceswapNode"``; callers validate the request first.
-        :param input: the workflow's ``input`` object.
-        :raises HeyGenNoAnswerError: when the submission may have been accepted without an answer.
-        :raises HeyGenApiRetiredError: when the host answers 404 or 410: no workflows API there (HeyGen
-            retires its /v1 APIs from 2026-11-01), reported at once and never sent again.
-        """
-        data = self._send(
-            "POST",
-            EXECUTIONS_ENDPOINT,
-            {"workflow_type": workflow_type, "input": dict(input)},
-            not_found_ok=False,
-        )
-        execution_id = data.get("execution_id")
-        if not isinstance(execution_id, str) or not execution_id:
-            raise HeyGenNoAnswerError(
-                f"HeyGen accepted the {workflow_type} workflow but returned no execution_id"
-            )
-        self.log.info("Submitted HeyGen %s workflow: execution %s", workflow_type, execution_id)
-        return execution_id
-
-    def get_execution(
-        self, execution_id: str, workflow_type: str | None = None, *, deadline: float | None = None
-    ) -> Execution:
-        """
-        Read an execution's current status; a 404 reads as ``not_found``.
-
-        :param execution_id: the id returned by :meth:`submit_workflow`.
-        :param workflow_type: the workflow type if known, to find the video URL first time.
-        :param deadline: Unix time past which retries do not wait (a server's ``Retry-After`` included).
-        """
-        try:
-            endpoint = execution_endpoint(execution_id)
-            data = self._send("GET", endpoint, None, not_found_ok=True, deadline=deadline)
-        except HeyGenUnavailableError as err:
-            raise unavailable_while_reading(execution_id, err) from None
-        return Execution.from_data(data, execution_id, workflow_type)
-
-    def wait_for_execution(
-        self,
-        execution_id: str,
-        poll_interval: float = 10.0,
-        timeout: float = 600.0,
-        workflow_type: str | None = None,
-    ) -> Execution:
-        """
-        Poll until the execution completes; raise if it fails, vanishes or outlives ``timeout``.
-
-        Transient HTTP errors are retried within each poll, so one 503 is not a failure, but no retry waits
-        past the deadline, whatever ``Retry-After`` asks. The last poll happens at the deadline itself.
-
-        :param execution_id: the execution to wait for.
-        :param poll_interval: seconds between polls.
-        :param timeout: seconds to wait at most.
-        :param workflow_type: the workflow type if known.
-        """
-        deadline = time.monotonic() + timeout
-        wall_deadline = time.time() + timeout
-        progress = StatusChangeLog(self.log, execution_id, WORKFLOW.description)
-        while True:
-            execution = self.get_execution(execution_id, workflow_type, deadline=wall_deadline)
-            progress.observe(execution)
-            if execution.status.is_terminal:
-                raise_for_outcome(execution)
-                progress.completed(execution.video_url)
-                return execution
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise HeyGenExecutionError(timeout_message(execution_id, timeout), execution_id)
-            time.sleep(min(poll_interval, remaining))
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the URL and key with ``GET /v3/users/me`` (free, no side effect); report the balance."""

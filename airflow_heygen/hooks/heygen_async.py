@@ -20,25 +20,24 @@ from airflow_heygen.api import (
     ConnectionSettings,
     Retry,
     Transport,
-    execution_endpoint,
     read_response,
     workflows_api_gone,
     workflows_api_retired_error,
 )
-from airflow_heygen.exceptions import HeyGenUnavailableError
 from airflow_heygen.hooks.common import (
     amask_key,
     log_where_requests_go,
     note_deprecation,
     resolve_settings,
     tls_error,
-    unavailable_while_reading,
 )
-from airflow_heygen.models import Execution
+from airflow_heygen.kinds import WORKFLOW
 from airflow_heygen.retrying import retry_async
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+
+    from airflow_heygen.job import Job
 
 # The pool every HeyGen trigger of one event loop (one triggerer) shares, and how long an idle
 # connection is kept; why these numbers: docs/waiting.md.
@@ -324,20 +323,19 @@ class HeyGenAsyncHook(BaseHook):
         workflow_type: str | None = None,
         *,
         deadline: float | None = None,
-    ) -> Execution:
+    ) -> Job:
         """
-        Read an execution's status through an open session; a 404 reads as ``not_found``.
+        :func:`~airflow_heygen.hooks.jobs_async.get_job_async` of a workflows execution.
 
         :param http: a session from :meth:`session`.
         :param execution_id: the execution to read.
         :param workflow_type: the workflow type if known.
         :param deadline: Unix time past which retries do not wait (a server's ``Retry-After`` included).
         """
-        try:
-            data = await self.request(http, "GET", execution_endpoint(execution_id), deadline=deadline)
-        except HeyGenUnavailableError as err:
-            raise unavailable_while_reading(execution_id, err) from None
-        return Execution.from_data(data, execution_id, workflow_type)
+        from airflow_heygen.hooks.jobs_async import get_job_async
+
+        job = await get_job_async(self, http, WORKFLOW, execution_id, deadline=deadline)
+        return job.typed(workflow_type)
 
 
 async def read_body_async(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:

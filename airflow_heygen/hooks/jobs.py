@@ -1,12 +1,13 @@
 """
-HeyGen API v3 for the sync hook: create, read, wait for and delete jobs of every kind in
-:mod:`airflow_heygen.kinds`, upload assets, read the account.
+The sync hook's jobs: create, read, wait for and delete jobs of every kind in
+:mod:`airflow_heygen.kinds` (a workflows execution is the ``workflow`` kind), upload assets, read the
+account.
 
 :class:`HeyGenJobsMixin` is one of ``HeyGenHook``'s bases; it sends through the hook's transport
-(``_exchange``, the same session, proxies, TLS, key masking and retry policy). What differs from the
-workflows API: a v3 create carries an ``Idempotency-Key``, so it *is* repeated after a lost answer,
-a read timeout, a 5xx or 409 ``request_in_progress`` (wait, then the same key again): HeyGen answers
-a repeated key with the job it already made, never a second one.
+(``_exchange``, the same session, proxies, TLS, key masking and retry policy). A v3 create carries an
+``Idempotency-Key``, so it *is* repeated after a lost answer, a read timeout, a 5xx or 409
+``request_in_progress`` (wait, then the same key again): HeyGen answers a repeated key with the job it
+already made. A workflows submission has no key: once it may have been taken, it is never repeated.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from airflow_heygen.api import Retry, parse_retry_after
 from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenNoAnswerError, HeyGenUnavailableError
 from airflow_heygen.failures import failed_job_error
 from airflow_heygen.hooks.common import StatusChangeLog
-from airflow_heygen.kinds import Job, JobKind, JobStatus, ids_from_create, job_from_single, job_kind
+from airflow_heygen.job import Job, ids_from_create, job_from_single
+from airflow_heygen.kinds import WORKFLOW, JobKind, JobStatus, job_kind
 from airflow_heygen.retrying import retry_sync
 
 if TYPE_CHECKING:
@@ -70,12 +72,17 @@ def job_failed_message(job: Job) -> str:
     return f"HeyGen {kind.description} {job.id} failed: {job.failure or 'no reason given'}"
 
 
+def timeout_message(job_id: str, timeout: float, kind: str = WORKFLOW.name) -> str:
+    """:func:`job_timeout_message` (a workflows execution's, unless ``kind`` says otherwise)."""
+    return job_timeout_message(job_id, kind, timeout)
+
+
 def job_timeout_message(job_id: str, kind: str, timeout: float) -> str:
     """The error of a job still running at the deadline, saying how to resume waiting."""
+    row = job_kind(kind)
     return (
-        f"HeyGen {job_kind(kind).description} {job_id} was still running after {timeout:.0f}s. It may "
-        f"still finish: wait for it with HeyGenJobSensor(task_id=..., kind={kind!r}, job_id={job_id!r}) "
-        "instead of submitting again"
+        f"HeyGen {row.description} {job_id} was still running after {timeout:.0f}s. It may still "
+        f"finish: wait for it with {row.resume_with(job_id)} instead of submitting again"
     )
 
 
@@ -92,7 +99,7 @@ def unavailable_while_reading_job(
     """
     return HeyGenUnavailableError(
         f"HeyGen {row.description} {job_id}: {err}. It may still finish: wait for it with "
-        f"HeyGenJobSensor(task_id=..., kind={row.name!r}, job_id={job_id!r})"
+        f"{row.resume_with(job_id)} instead of submitting again"
     )
 
 
@@ -139,7 +146,7 @@ def account_text(account: Mapping[str, Any]) -> str:
 
 class HeyGenJobsMixin:
     """
-    HeyGen API v3 for :class:`~airflow_heygen.hooks.heygen.HeyGenHook` (a base of it).
+    HeyGen's jobs for :class:`~airflow_heygen.hooks.heygen.HeyGenHook` (a base of it).
 
     Every method takes a job kind (``"video"``, ``"lipsync"``, ``"video_translation"``, ``"asset"``,
     ``"workflow"``) and reads where to go from :mod:`airflow_heygen.kinds`.
@@ -163,7 +170,7 @@ class HeyGenJobsMixin:
 
         def url_from_endpoint(self, endpoint: str | None) -> str: ...
 
-    def _send_v3(
+    def _send(
         self,
         method: str,
         endpoint: str,
@@ -212,12 +219,39 @@ class HeyGenJobsMixin:
         """
         row = job_kind(kind)
         key = idempotency_key if row.idempotent_creates else None
-        data = self._send_v3("POST", row.create_endpoint, json=body, idempotency_key=key)
+        data = self._send("POST", row.create_endpoint, json=body, idempotency_key=key)
         ids = ids_from_create(row, data)
         if not ids:
             raise HeyGenNoAnswerError(f"HeyGen accepted the {row.description} but returned no {row.id_field}")
-        self.log.info("Created HeyGen %s %s (Idempotency-Key %s)", row.description, ", ".join(ids), key)
+        keyed = f" (Idempotency-Key {key})" if key else ""
+        self.log.info("Created HeyGen %s %s%s", row.description, ", ".join(ids), keyed)
         return ids
+
+    def submit_workflow(self, workflow_type: str, input: Mapping[str, Any]) -> str:
+        """
+        Submit a workflow (a ``workflow`` job: no key, never repeated once it may have been taken).
+
+        :param workflow_type: e.g. ``"FaceswapNode"``; callers validate the request first.
+        :param input: the workflow's ``input`` object.
+        :raises HeyGenApiRetiredError: when the host has no workflows API (404 or 410 to the submit).
+        """
+        return self.create_job(WORKFLOW, {"workflow_type": workflow_type, "input": dict(input)}, None)[0]
+
+    def get_execution(
+        self, execution_id: str, workflow_type: str | None = None, *, deadline: float | None = None
+    ) -> Job:
+        """:meth:`get_job` of a workflows execution, its type filled in where HeyGen's read lacks it."""
+        return self.get_job(WORKFLOW, execution_id, deadline=deadline).typed(workflow_type)
+
+    def wait_for_execution(
+        self,
+        execution_id: str,
+        poll_interval: float = 10.0,
+        timeout: float = 600.0,
+        workflow_type: str | None = None,
+    ) -> Job:
+        """:meth:`wait_for_job` of a workflows execution."""
+        return self.wait_for_job(WORKFLOW, execution_id, poll_interval, timeout).typed(workflow_type)
 
     def get_job(self, kind: str | JobKind, job_id: str, *, deadline: float | None = None) -> Job:
         """
@@ -229,7 +263,7 @@ class HeyGenJobsMixin:
         """
         row = job_kind(kind)
         try:
-            data = self._send_v3("GET", row.status_path(job_id), not_found_ok=True, deadline=deadline)
+            data = self._send("GET", row.status_path(job_id), not_found_ok=True, deadline=deadline)
         except HeyGenUnavailableError as err:
             raise unavailable_while_reading_job(row, job_id, err) from None
         return job_from_single(row, data, job_id)
@@ -287,7 +321,7 @@ class HeyGenJobsMixin:
         :param job_id: its id.
         """
         row = job_kind(kind)
-        self._send_v3("DELETE", row.delete_path(job_id), not_found_ok=True)
+        self._send("DELETE", row.delete_path(job_id), not_found_ok=True)
         self.log.info("Deleted HeyGen %s %s", row.description, job_id)
 
     def upload_asset(
@@ -302,7 +336,7 @@ class HeyGenJobsMixin:
         :param idempotency_key: the upload's key.
         :return: ``{"asset_id", "url", "mime_type", "size_bytes"}``.
         """
-        data = self._send_v3(
+        data = self._send(
             "POST",
             ASSETS_ENDPOINT,
             files={"file": (filename, content, mime_type)},
@@ -317,7 +351,7 @@ class HeyGenJobsMixin:
 
     def get_account(self) -> dict[str, Any]:
         """The account (``GET /v3/users/me``): profile, billing type, remaining credits or balance."""
-        return dict(self._send_v3("GET", ACCOUNT_ENDPOINT))
+        return dict(self._send("GET", ACCOUNT_ENDPOINT))
 
     def account_summary(self) -> str:
         """One line for ``test_connection``: who the key belongs to and what is left on the account."""

@@ -17,7 +17,8 @@ from typing import Protocol
 from airflow_heygen.exceptions import HeyGenUnavailableError
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, HeyGenAsyncSession
 from airflow_heygen.hooks.jobs import unavailable_while_reading_job
-from airflow_heygen.kinds import Job, JobKind, job_from_single, job_kind
+from airflow_heygen.job import Job, job_from_single
+from airflow_heygen.kinds import JobKind, job_kind
 
 
 async def get_job_async(

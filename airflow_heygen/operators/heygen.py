@@ -1,5 +1,6 @@
 """
-Operators that run HeyGen workflows: a generic one and one per documented workflow type.
+Operators that run HeyGen workflows (``/v1/workflows``, which HeyGen retires: see the README): a
+generic one and one per documented workflow type, all jobs of the ``workflow`` kind.
 
 Importing this module stays cheap for DAG parsing: the hook (requests, aiohttp) and the trigger are
 imported when a task runs, not when a DAG file is parsed.
@@ -8,25 +9,14 @@ imported when a task runs, not when a DAG file is parsed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
-from airflow_heygen.exceptions import HeyGenInputError, HeyGenNoAnswerError
-from airflow_heygen.models import Execution, ExecutionStatus, WorkflowType
-from airflow_heygen.operators._common import HeyGenSubmitOperator
-from airflow_heygen.state import Submission, SubmissionRecord
-from airflow_heygen.task_base import (
-    DEFAULT_CONN_ID,
-    HeyGenTaskMixin,
-    default_deferrable,
-    in_doubt_error,
-    no_memory_error,
-)
+from airflow_heygen.exceptions import HeyGenInputError
+from airflow_heygen.kinds import WORKFLOW, WorkflowType
+from airflow_heygen.operators.job_base import HeyGenJobOperator
+from airflow_heygen.state import SubmissionRecord
+from airflow_heygen.task_base import DEFAULT_CONN_ID, HeyGenTaskMixin, default_deferrable
 from airflow_heygen.validation import require_http_url, require_text, validate_workflow
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
 
 # Kept importable from here, where earlier releases defined them.
 ExecutionRecord = SubmissionRecord
@@ -46,9 +36,11 @@ __all__ = [
 ]
 
 
-class HeyGenWorkflowOperator(HeyGenSubmitOperator):
+class HeyGenWorkflowOperator(HeyGenJobOperator):
     """
     Run any HeyGen workflow: submit it, then wait for its execution (in the triggerer if deferrable).
+    An execution is a job of the ``workflow`` kind: everything but the request is
+    :class:`~airflow_heygen.operators.job_base.HeyGenJobOperator`'s.
 
     Returns ``{"execution_id", "workflow_type", "status", "video_url", "output"}`` (XCom
     ``return_value``, and each key as its own XCom, so ``task.output["video_url"]`` feeds the next
@@ -62,6 +54,10 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
     lost). An execution that failed for good (bad media, no face, invalid input, an unknown reason)
     fails the task without retries unless ``resubmit_failed=True`` (:mod:`airflow_heygen.failures`).
     The record is cleared when the task succeeds, so clearing a succeeded task makes a new video.
+
+    HeyGen's workflows API lives under ``/v1/``, which HeyGen retires: where a host no longer serves
+    it, the task fails at once, without retries
+    (:class:`~airflow_heygen.exceptions.HeyGenApiRetiredError`).
 
     :param workflow_type: HeyGen workflow type, e.g. ``"FaceswapNode"`` (templated).
     :param input: the workflow's ``input`` object (templated).
@@ -79,6 +75,8 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
     :param check_inputs: check every input URL with a bounded HEAD before submitting (4xx: fail).
     """
 
+    kind = WORKFLOW.name
+    id_xcom_key = "execution_id"
     template_fields: Sequence[str] = ("workflow_type", "input", "heygen_conn_id")
     template_fields_renderers = {"input": "json"}
 
@@ -86,135 +84,29 @@ class HeyGenWorkflowOperator(HeyGenSubmitOperator):
         super().__init__(**kwargs)
         self.workflow_type = workflow_type
         self.input = input if input is not None else {}
-        self.execution_id: str | None = None
+
+    @property
+    def execution_id(self) -> str | None:
+        """The execution this task submitted or reattached to, once known."""
+        return self.job_ids[0] if self.job_ids else None
 
     def workflow_input(self) -> Mapping[str, Any]:
         """The workflow's ``input`` object, after templating; subclasses build it from their arguments."""
         return self.input
 
-    def _record(self, context: Context) -> tuple[str, Mapping[str, Any], SubmissionRecord]:
-        """The checked request and this task instance's record of its submission."""
+    def request_body(self) -> dict[str, Any]:
+        """``{"workflow_type", "input"}``, checked (:func:`~airflow_heygen.validation.validate_workflow`)."""
         workflow_type, workflow_input = validate_workflow(self.workflow_type, self.workflow_input())
-        record = SubmissionRecord.for_task(
-            context,
-            durable=self.durable,
-            request={"workflow_type": workflow_type, "input": workflow_input},
-            description=f"{workflow_type} workflow",
-        )
-        return workflow_type, workflow_input, record
+        self.workflow_type = workflow_type
+        return {"workflow_type": workflow_type, "input": dict(workflow_input)}
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Submit the workflow (or reattach to this task's earlier execution) and wait for it."""
-        workflow_type, workflow_input, record = self._record(context)
-        try:
-            with self.reporting_failures():
-                return self._execute(context, workflow_type, workflow_input, record)
-        finally:
-            self.close_hook()
+    def record_request(self, body: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+        """The request itself (records of earlier releases keep their fingerprint), as a workflow."""
+        return body, f"{body['workflow_type']} workflow"
 
-    def _execute(
-        self,
-        context: Context,
-        workflow_type: str,
-        workflow_input: Mapping[str, Any],
-        record: SubmissionRecord,
-    ) -> dict[str, Any]:
-        earlier = self._earlier_execution(record, workflow_type, context)
-        if earlier is not None and earlier.status is ExecutionStatus.COMPLETED:
-            self.execution_id = earlier.execution_id
-            result = self.finish(earlier)
-            record.clear()
-            return result
-        if earlier is not None:
-            self.execution_id = earlier.execution_id
-        else:
-            self.check_input_urls(workflow_input, "input")
-            self.execution_id = self._submit(record, workflow_type, workflow_input, context)
-        context["ti"].xcom_push(key="execution_id", value=self.execution_id)
-        if not self.wait_for_completion:
-            # This task's job was the submission: once it succeeds, clearing it makes a new video.
-            record.clear()
-            status = earlier.status if earlier is not None else ExecutionStatus.SUBMITTED
-            return Execution(self.execution_id, status, workflow_type).to_result()
-        result = self.wait(self.execution_id, workflow_type)
-        record.clear()
-        return result
-
-    def _submit(
-        self,
-        record: SubmissionRecord,
-        workflow_type: str,
-        workflow_input: Mapping[str, Any],
-        context: Context,
-    ) -> str:
-        """
-        Submit with the in-flight marker around it: the answer replaces the marker with the id, a
-        certain refusal removes it, and a lost answer leaves it and fails the task without retries
-        (a retry could only guess), unless ``resubmit_unconfirmed`` asks for a retry that submits again.
-        """
-        record.mark_in_flight()
-        try:
-            execution_id = self.hook.submit_workflow(workflow_type, workflow_input)
-        except HeyGenNoAnswerError as err:
-            if self.resubmit_unconfirmed:
-                raise
-            if not record.kept:
-                raise no_memory_error(err) from None
-            earlier = record.load()
-            raise in_doubt_error(record, earlier or Submission(None, None), context, this_try=True) from err
-        except Exception:
-            record.clear()
-            raise
-        record.save(execution_id)
-        return execution_id
-
-    def _earlier_execution(
-        self, record: SubmissionRecord, workflow_type: str, context: Context
-    ) -> Execution | None:
-        """The execution an earlier try started, if it is still usable (running or completed)."""
-        earlier = record.load()
-        if earlier is None:
-            return None
-        if earlier.unconfirmed:
-            if not self.resubmit_unconfirmed:
-                raise in_doubt_error(record, earlier, context)
-            self.log.warning(
-                "An earlier try's %s submission got no answer; submitting again because "
-                "resubmit_unconfirmed=True (HeyGen may now run two jobs)",
-                workflow_type,
-            )
-            return None
-        execution_id = earlier.job_id
-        assert execution_id is not None
-        execution = self.hook.get_execution(execution_id, workflow_type)
-        failure = execution.failed
-        if failure is not None:
-            # Raises for a failure no retry changes (unless resubmit_failed); else submit anew.
-            error = self.failure_error(f"Earlier HeyGen execution {execution_id}", execution_id, failure)
-            if not isinstance(error, AirflowFailException):
-                self.log.warning("%s; submitting again", error)
-                return None
-            raise error
-        self.log.info(
-            "Reattaching to HeyGen execution %s (%s) from an earlier try",
-            execution_id,
-            execution.status.value,
-        )
-        return execution
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after the trigger's event; forget the execution once it completed."""
-        with self.reporting_failures():
-            result = super().execute_complete(context, event)
-        self._record(context)[2].clear()
-        return result
-
-    def on_kill(self) -> None:
-        """HeyGen documents no cancel endpoint: log the execution that keeps running."""
-        if self.execution_id:
-            self.log.warning(
-                "Task killed; HeyGen execution %s keeps running (HeyGen has no cancel API)", self.execution_id
-            )
+    def check_input_urls(self, request: Any, root: str) -> None:
+        """With ``check_inputs``, check the URLs of the workflow's ``input``."""
+        super().check_input_urls(request["input"], "input")
 
 
 class FaceswapOperator(HeyGenWorkflowOperator):

@@ -2,7 +2,7 @@
 Operators for HeyGen API v3: avatar videos, lip-syncs, video translations and asset uploads.
 
 Each create is sent exactly once per task instance, whatever fails in between (see
-:class:`~airflow_heygen.operators.v3_base.HeyGenJobOperator` and ``docs/v3.md``). Face swap has no v3
+:class:`~airflow_heygen.operators.job_base.HeyGenJobOperator` and ``docs/v3.md``). Face swap has no v3
 endpoint: it stays on the workflows API (:class:`~airflow_heygen.operators.heygen.FaceswapOperator`),
 with the same connection.
 
@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_heygen.failures import Failure
-from airflow_heygen.kinds import Job, JobStatus
-from airflow_heygen.operators.v3_base import (
+from airflow_heygen.job import Job
+from airflow_heygen.kinds import JobStatus
+from airflow_heygen.operators.job_base import (
     HeyGenJobOperator,
 )
 from airflow_heygen.validation_v3 import (
@@ -56,7 +57,7 @@ class HeyGenVideoOperator(HeyGenJobOperator):
     :param script: text to speak (templated).
     :param voice_id: the voice of ``script`` (templated).
     :param title: the video's title (templated).
-    :param kwargs: the common arguments of :class:`~airflow_heygen.operators.v3_base.HeyGenJobOperator`.
+    :param kwargs: the common arguments of :class:`~airflow_heygen.operators.job_base.HeyGenJobOperator`.
     """
 
     kind = "video"
@@ -114,7 +115,7 @@ class HeyGenLipsyncOperator(HeyGenJobOperator):
     :param video_url: http(s) URL of the video (templated).
     :param audio_url: http(s) URL of the new audio (templated).
     :param mode: ``speed`` or ``precision`` (templated).
-    :param kwargs: the common arguments of :class:`~airflow_heygen.operators.v3_base.HeyGenJobOperator`.
+    :param kwargs: the common arguments of :class:`~airflow_heygen.operators.job_base.HeyGenJobOperator`.
     """
 
     kind = "lipsync"
@@ -164,7 +165,7 @@ class HeyGenVideoTranslationOperator(HeyGenJobOperator):
     :param body: a ``POST /v3/video-translations`` body (templated).
     :param video_url: http(s) URL of the video (templated).
     :param output_languages: the languages, e.g. ``["es", "fr"]`` (templated).
-    :param kwargs: the common arguments of :class:`~airflow_heygen.operators.v3_base.HeyGenJobOperator`.
+    :param kwargs: the common arguments of :class:`~airflow_heygen.operators.job_base.HeyGenJobOperator`.
     """
 
     kind = "video_translation"

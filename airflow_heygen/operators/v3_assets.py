@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_heygen.exceptions import HeyGenInputError
 from airflow_heygen.idempotency import submission_key
-from airflow_heygen.operators.v3_base import CERTAIN_REFUSALS, HeyGenJobOperator
+from airflow_heygen.operators.job_base import CERTAIN_REFUSALS, HeyGenJobOperator
 from airflow_heygen.state import SubmissionRecord, TaskState, content_fingerprint, task_state_store
 from airflow_heygen.validation import require_text
 
@@ -166,7 +166,7 @@ class HeyGenUploadAssetOperator(HeyGenJobOperator):
         if fresh:
             record.mark_in_flight(idempotency_key=key)
         try:
-            result = self.jobs.upload_asset(name, content, mime_type, key)
+            result = self.hook.upload_asset(name, content, mime_type, key)
         except CERTAIN_REFUSALS:
             record.clear()
             raise

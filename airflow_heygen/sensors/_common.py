@@ -85,4 +85,4 @@ class HeyGenSensor(HeyGenTaskMixin, XComOriginsMixin, BaseSensorOperator):
 
     def complete(self, context: Context, event: dict[str, Any]) -> Any:
         """The result of the trigger's event; raises for every event but a completed job's."""
-        return super().execute_complete(context, event)
+        raise NotImplementedError

@@ -1,23 +1,21 @@
-"""Sensor that waits for an existing HeyGen execution."""
+"""The workflows API's name of the one job sensor: :class:`HeyGenExecutionSensor`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
-from airflow.sdk import PokeReturnValue
+from airflow_heygen.kinds import WORKFLOW
+from airflow_heygen.sensors.jobs import HeyGenJobSensor
 
-from airflow_heygen.sensors._common import HeyGenSensor
-from airflow_heygen.validation import require_text
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
+__all__ = ["HeyGenExecutionSensor", "HeyGenJobSensor"]
 
 
-class HeyGenExecutionSensor(HeyGenSensor):
+class HeyGenExecutionSensor(HeyGenJobSensor):
     """
     Wait for a HeyGen execution submitted elsewhere (fan-out with ``wait_for_completion=False``, or
-    to resume waiting after a task timed out) and return the same dict as the operators.
+    to resume waiting after a task timed out) and return the same dict as the workflows operators:
+    :class:`~airflow_heygen.sensors.jobs.HeyGenJobSensor` of the ``workflow`` kind.
 
     A ``failed`` or ``not_found`` execution fails the sensor at once with HeyGen's message.
 
@@ -31,28 +29,9 @@ class HeyGenExecutionSensor(HeyGenSensor):
     """
 
     template_fields: Sequence[str] = ("execution_id", "heygen_conn_id")
+    id_argument = "execution_id"
 
     def __init__(self, *, execution_id: str, workflow_type: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(kind=WORKFLOW.name, job_id=execution_id, **kwargs)
         self.execution_id = execution_id
         self.workflow_type = workflow_type
-
-    def poke(self, context: Context) -> PokeReturnValue:
-        """One status check: done with the result when completed; raises when failed or not found."""
-        from airflow_heygen.hooks.heygen import raise_for_outcome
-
-        execution_id = require_text("execution_id", self.execution_id)
-        execution = self.hook.get_execution(execution_id, self.workflow_type)
-        self.log.info(
-            "HeyGen execution %s is %s", execution_id, execution.raw_status or execution.status.value
-        )
-        if not execution.status.is_terminal:
-            return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self.finish(raise_for_outcome(execution)))
-
-    def defer_to_trigger(self) -> NoReturn:
-        """Wait for the execution in the triggerer."""
-        self.defer_until_done(self.execution_id, self.workflow_type)
-
-
-from airflow_heygen.sensors.jobs import HeyGenJobSensor  # noqa: E402, F401  re-exported

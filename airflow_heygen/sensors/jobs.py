@@ -1,4 +1,4 @@
-"""Sensor that waits for an existing HeyGen v3 job (or workflow execution) of any kind."""
+"""The one sensor that waits for an existing HeyGen job of any kind (a workflows execution too)."""
 
 from __future__ import annotations
 
@@ -33,18 +33,26 @@ class HeyGenJobSensor(HeyGenSensor):
     """
 
     template_fields: Sequence[str] = ("kind", "job_id", "heygen_conn_id")
+    # The argument that names the job (a subclass may call it otherwise), and a workflow's type.
+    id_argument = "job_id"
+    workflow_type: str | None = None
 
     def __init__(self, *, kind: str, job_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kind = kind
         self.job_id = job_id
 
+    @property
+    def waited_id(self) -> str:
+        """The job's id, after templating."""
+        return require_text(self.id_argument, getattr(self, self.id_argument))
+
     def poke(self, context: Context) -> PokeReturnValue:
         """One status read: done with the job dict when completed; raises when failed or not found."""
         from airflow_heygen.hooks.jobs import raise_for_job
 
         row = job_kind(self.kind)
-        job = self.hook.get_job(row, require_text("job_id", self.job_id))
+        job = self.hook.get_job(row, self.waited_id).typed(self.workflow_type)
         self.log.info("HeyGen %s %s is %s", row.description, job.id, job.raw_status or job.status.value)
         if not job.status.is_terminal:
             return PokeReturnValue(is_done=False)
@@ -59,10 +67,11 @@ class HeyGenJobSensor(HeyGenSensor):
         self.defer(
             trigger=HeyGenJobTrigger(
                 kind=job_kind(self.kind).name,
-                job_id=self.job_id,
+                job_id=self.waited_id,
                 heygen_conn_id=self.heygen_conn_id,
                 poll_interval=self.poll_interval,
                 deadline=time.time() + float(self.timeout),
+                workflow_type=self.workflow_type,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout) + self.poll_interval + DEFER_TIMEOUT_BUFFER),
@@ -73,6 +82,6 @@ class HeyGenJobSensor(HeyGenSensor):
         """The job dict of a completed job; raises with the trigger's reason otherwise."""
         from airflow_heygen.triggers.jobs import job_from_event
 
-        job = self.hook.detailed(job_from_event(event, float(self.timeout)))
+        job = self.hook.detailed(job_from_event(event, float(self.timeout))).typed(self.workflow_type)
         self.produced_video_url = job.video_url
         return job.to_result()

@@ -21,7 +21,8 @@ from urllib.parse import quote
 from airflow_heygen.exceptions import HeyGenUnavailableError
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, HeyGenAsyncSession
 from airflow_heygen.hooks.jobs_async import JobStatusReader, get_job_async, single_job_reader
-from airflow_heygen.kinds import Job, JobKind, JobStatus, job_from_bulk_entry, job_kind
+from airflow_heygen.job import Job, job_from_bulk_entry
+from airflow_heygen.kinds import JobKind, JobStatus, job_kind
 from airflow_heygen.retrying import retry_async
 
 # HeyGen answers at most this many ids per bulk request.

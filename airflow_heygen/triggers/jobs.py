@@ -1,4 +1,4 @@
-"""Trigger that waits for a HeyGen v3 job (or a workflow execution) of any kind in the triggerer."""
+"""The one trigger that waits for a HeyGen job of any kind (a workflows execution too) in the triggerer."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from airflow_heygen.hooks.common import StatusChangeLog
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 from airflow_heygen.hooks.jobs import job_failed_message, job_timeout_message, raise_for_job
 from airflow_heygen.hooks.jobs_async import JobStatusReader, delete_job_async, single_job_reader
-from airflow_heygen.kinds import Job, JobStatus, job_kind
+from airflow_heygen.job import Job
+from airflow_heygen.kinds import JobStatus, job_kind
 from airflow_heygen.triggers.events import (
     EVENT_ERROR,
     EVENT_FAILED,
@@ -27,6 +28,7 @@ from airflow_heygen.triggers.events import (
     raise_for_error_event,
     scrubbed,
 )
+from airflow_heygen.triggers.first_wait import completion_times
 
 # How long on_kill's deletes may retry: within the triggerer's default on_kill_timeout (30 s).
 DELETE_SECONDS = 20.0
@@ -55,6 +57,10 @@ class HeyGenJobTrigger(BaseTrigger):
     job, and ``other_job_ids`` (a translation's other languages), when a user marks the deferred
     task failed or succeeded or clears it (Airflow 3.3+); a triggerer restart does not delete.
 
+    A kind read one request per job (no bulk endpoint: workflows executions) learns, per workflow
+    type, how long jobs take (``learn_first_wait``, :mod:`~airflow_heygen.triggers.first_wait`) and
+    skips the first reads that would almost surely find a new job still running.
+
     :param kind: the job's kind, e.g. ``"video"`` (see :mod:`airflow_heygen.kinds`).
     :param job_id: HeyGen's id of the job.
     :param heygen_conn_id: id of the HeyGen connection.
@@ -62,7 +68,10 @@ class HeyGenJobTrigger(BaseTrigger):
     :param deadline: Unix time at which to give up.
     :param delete_on_kill: delete the job(s) at HeyGen when a user kills the deferred task.
     :param other_job_ids: more jobs of the same task to delete with it (only with ``delete_on_kill``).
+    :param workflow_type: a workflows execution's type (its video URL's place; what it learns by).
     """
+
+    learn_first_wait = True
 
     def __init__(
         self,
@@ -73,6 +82,7 @@ class HeyGenJobTrigger(BaseTrigger):
         deadline: float | None = None,
         delete_on_kill: bool = False,
         other_job_ids: Sequence[str] = (),
+        workflow_type: str | None = None,
     ) -> None:
         super().__init__()
         self.kind = job_kind(kind).name
@@ -82,6 +92,7 @@ class HeyGenJobTrigger(BaseTrigger):
         self.deadline = float(deadline) if deadline is not None else time.time() + 600.0
         self.delete_on_kill = bool(delete_on_kill)
         self.other_job_ids = [str(other) for other in other_job_ids if other != job_id]
+        self.workflow_type = workflow_type
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """
@@ -99,6 +110,8 @@ class HeyGenJobTrigger(BaseTrigger):
             kwargs["delete_on_kill"] = True
             if self.other_job_ids:
                 kwargs["other_job_ids"] = list(self.other_job_ids)
+        if self.workflow_type:
+            kwargs["workflow_type"] = self.workflow_type
         return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     # One bulk poller per (triggerer, connection, kind) reads the statuses of all waiting jobs; off,
@@ -140,11 +153,17 @@ class HeyGenJobTrigger(BaseTrigger):
     async def _wait(self) -> TriggerEvent:
         """Poll until the job ends or the deadline passes; the one event to yield (errors included)."""
         hook = HeyGenAsyncHook(self.heygen_conn_id)
-        progress = StatusChangeLog(self.log, self.job_id, job_kind(self.kind).description)
+        row = job_kind(self.kind)
+        progress = StatusChangeLog(self.log, self.job_id, row.description)
+        # Only kinds read one request per job learn: a bulk read costs the same whoever joins it.
+        learned = completion_times() if self.learn_first_wait and row.bulk_endpoint is None else None
         try:
             async with self.status_reader(hook) as reader:
-                due = time.monotonic()
+                started = time.monotonic()
+                early = learned.early(self.workflow_type) if learned is not None else None
+                due = started + (early or 0.0)  # near the expected end, once learned
                 lead = 0.0  # the first read goes out at once
+                reads = 0
                 while True:
                     await asyncio.sleep(
                         min(max(0.0, due - lead - time.monotonic()), max(0.0, self.deadline - time.time()))
@@ -152,9 +171,14 @@ class HeyGenJobTrigger(BaseTrigger):
                     polled = time.monotonic()
                     patience = max(0.0, due - polled)
                     job = await reader.read(self.kind, self.job_id, deadline=self.deadline, patience=patience)
+                    job = job.typed(self.workflow_type)
+                    reads += 1
                     progress.observe(job)
                     if job.status.is_terminal:
                         if job.status is JobStatus.COMPLETED:
+                            # Done at an immediate first read says nothing about how long jobs take.
+                            if learned is not None and (reads > 1 or early is not None):
+                                learned.record(job.workflow_type, time.monotonic() - started)
                             # A bulk read knows no video URL: the task reads it, in the worker.
                             progress.completed(job.video_url)
                         message = (
@@ -164,12 +188,14 @@ class HeyGenJobTrigger(BaseTrigger):
                         )
                         return self._event(event_of_end(job.status), message, job)
                     if self.deadline - time.time() <= 0:
-                        message = f"HeyGen {self.kind} {self.job_id} still running at the deadline"
+                        message = f"HeyGen {row.description} {self.job_id} still running at the deadline"
                         return self._event(EVENT_TIMEOUT, message, job)
                     # From when the request went out, where the reader knows it (it may have been sent
                     # at any time since the read was asked for).
                     due = (job.read_at if job.read_at is not None else polled) + self.poll_interval
                     lead = READ_PATIENCE * self.poll_interval if reader.holds_reads else 0.0
+                    if reads == 1 and early is None and learned is not None:
+                        due = max(due, started + (learned.early(job.workflow_type) or 0.0))
         except HeyGenError as err:
             message = str(err) if self.job_id in str(err) else f"HeyGen {self.kind} {self.job_id}: {err}"
             return self._event(EVENT_ERROR, scrubbed(hook, message), **error_fields(err))
@@ -218,12 +244,14 @@ def job_from_event(event: Mapping[str, Any], timeout: float) -> Job:
     :param timeout: the task's timeout, named when the deadline passed.
     """
     status = event.get("status")
-    job_id = str(event.get("job_id"))
-    result = event.get("job")
+    # An event of an earlier release's execution trigger names the job "execution".
+    job_id = str(event.get("job_id", event.get("execution_id")))
+    result = event.get("job", event.get("execution"))
     if status == EVENT_SUCCESS and isinstance(result, Mapping):
         return Job.from_result(result)
     if status in (EVENT_FAILED, EVENT_NOT_FOUND) and isinstance(result, Mapping):
         raise_for_job(Job.from_result(result))
     if status == EVENT_TIMEOUT:
-        raise HeyGenExecutionError(job_timeout_message(job_id, str(event.get("kind")), timeout), job_id)
+        kind = str(event.get("kind", "workflow"))
+        raise HeyGenExecutionError(job_timeout_message(job_id, kind, timeout), job_id)
     raise_for_error_event(event, job_id)

@@ -113,10 +113,10 @@ class SimulatedWorkerDeath(BaseException):
 class HookDyingAfterSubmitting(HeyGenHook):
     """A hook whose submissions reach HeyGen, after which its worker "dies" before anything else runs."""
 
-    def submit_workflow(self, workflow_type: str, input: Any) -> str:
+    def create_job(self, kind: Any, body: Any, idempotency_key: str | None) -> list[str]:
         """Submit, then die before the caller can save the execution id."""
-        execution_id = super().submit_workflow(workflow_type, input)
-        raise SimulatedWorkerDeath(f"HeyGen accepted {execution_id}, its id was not saved")
+        ids = super().create_job(kind, body, idempotency_key)
+        raise SimulatedWorkerDeath(f"HeyGen accepted {ids}, its id was not saved")
 
 
 class DiesBeforeSavingTheId(FaceswapOperator):
@@ -214,12 +214,12 @@ class HoldsBeforeDeferring(FaceswapOperator):
         self.first_try = context["ti"].try_number == 1
         return super().execute(context)
 
-    def defer_until_done(self, execution_id: str, workflow_type: str | None) -> Any:
+    def _defer_next(self, done: dict[str, dict[str, Any]], deadline: float) -> Any:
         """Hold the first try just after submission, then defer."""
         if self.first_try:
-            self.log.info("Submitted %s; holding before deferring so that the test can kill me", execution_id)
+            self.log.info("Submitted %s; holding before deferring so that the test can kill me", self.job_ids)
             time.sleep(HOLD_SECONDS)
-        return super().defer_until_done(execution_id, workflow_type)
+        return super()._defer_next(done, deadline)
 
 
 with DAG("heygen_reliability_worker_kill", schedule=None, start_date=START) as worker_kill:

@@ -62,12 +62,10 @@ with DAG("heygen_mapped", schedule=None, start_date=datetime(2026, 1, 1)) as map
 class CrashOnFirstTry(HeyGenWorkflowOperator):
     """Dies right after the submission on its first try, as a killed worker would."""
 
-    def wait(self, execution_id: str, workflow_type: str | None) -> dict[str, Any]:
-        from airflow.sdk import get_current_context
-
-        if get_current_context()["ti"].try_number == 1:
+    def _push_ids(self, context: Any) -> None:
+        super()._push_ids(context)
+        if context["ti"].try_number == 1:
             raise RuntimeError("simulated worker crash after submission")
-        return super().wait(execution_id, workflow_type)
 
 
 with DAG("heygen_reattach", schedule=None, start_date=datetime(2026, 1, 1)) as reattach:

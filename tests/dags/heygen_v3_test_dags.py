@@ -8,13 +8,13 @@ from typing import Any
 
 from airflow.sdk import DAG
 
+from airflow_heygen.hooks.heygen import HeyGenHook
 from airflow_heygen.operators.v3 import (
     HeyGenLipsyncOperator,
     HeyGenUploadAssetOperator,
     HeyGenVideoOperator,
     HeyGenVideoTranslationOperator,
 )
-from airflow_heygen.operators.v3_base import jobs_hook_class
 from airflow_heygen.sensors.jobs import HeyGenJobSensor
 
 SAMPLES = "{{ conn.heygen_default.host }}/samples"
@@ -29,7 +29,7 @@ class WorkerDied(BaseException):
 def dying_hook(heygen_conn_id: str) -> Any:
     """A hook whose first try dies right after HeyGen accepted the create."""
 
-    class DiesAfterCreate(jobs_hook_class()):  # type: ignore[misc]
+    class DiesAfterCreate(HeyGenHook):
         def create_job(self, *args: Any, **kwargs: Any) -> list[str]:
             from airflow.sdk import get_current_context
 

@@ -120,7 +120,7 @@ def test_a_cut_longer_than_the_retries_fails_naming_the_execution_and_the_sensor
     assert submission.status == 200
     assert execution_id, "the execution id was pushed to XCom as soon as it was known"
     assert tis["swap"].state == "failed"
-    failure = re.search(rf"HeyGen\w*Error: (HeyGen execution {execution_id}: [^\n]*)", console)
+    failure = re.search(rf"HeyGen\w*Error: (HeyGen workflow execution {execution_id}: [^\n]*)", console)
     assert failure, "the task's error names the execution"
     assert "did not answer after 3 attempt(s)" in failure.group(1)
     assert f"HeyGenExecutionSensor(task_id=..., execution_id='{execution_id}')" in failure.group(1)

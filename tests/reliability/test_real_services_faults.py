@@ -311,8 +311,8 @@ def test_killed_task_processes_retry_into_their_own_executions(
         first, second = services.tries(WORKER_KILL_DAG, stack.runs[WORKER_KILL_DAG], task)
         assert first["state"] != "success" and second["state"] == "success"
         retry_log = services.task_log(WORKER_KILL_DAG, stack.runs[WORKER_KILL_DAG], task, 2)
-        assert f"Reattaching to HeyGen execution {execution_id}" in retry_log
-        assert "Submitted HeyGen" not in retry_log
+        assert f"Reattaching to HeyGen workflow execution {execution_id}" in retry_log
+        assert "Created HeyGen" not in retry_log
     assert "deferred" in services.task_events(WORKER_KILL_DAG, stack.runs[WORKER_KILL_DAG], "swap_deferred")
     assert lost == 0
 

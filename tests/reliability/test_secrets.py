@@ -94,7 +94,7 @@ def test_the_api_key_is_only_ever_in_the_auth_header(
     assert holding_key == []
     assert raw_leaks == []
     assert console_leaks == []
-    assert any("Submitted HeyGen" in text for text in dag_runner.console), "the console scan saw the runs"
+    assert any("Created HeyGen" in text for text in dag_runner.console), "the console scan saw the runs"
     assert request_leaks == []
     assert all(entry.status != 401 for entry in requests), "every request carried the key in its header"
     assert API_KEY not in emulator_log

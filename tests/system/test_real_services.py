@@ -86,14 +86,19 @@ def test_heygen_tasks_waited_in_the_triggerer_not_in_a_worker(pipeline: Pipeline
         (trigger_log_path,) = folder.glob("attempt=1.log.trigger.*.log")
         trigger_log = trigger_log_path.read_text()
         execution_id = services.xcom(DAG_ID, run_id, task_id, "execution_id")
-        assert "Submitted HeyGen" in worker_log and "Pausing task as DEFERRED" in worker_log
+        assert (
+            f"Created HeyGen workflow execution {execution_id}" in worker_log
+            and "Pausing task as DEFERRED" in worker_log
+        )
         assert f"HeyGen workflow execution {execution_id} is " not in worker_log
         assert f"HeyGen workflow execution {execution_id} is completed" in trigger_log
         assert "triggerer_job_runner.py" in trigger_log
 
     # While the tasks were deferred, the trigger table held one HeyGen trigger each, run by a triggerer.
+    # One trigger for every kind: a workflows execution is a job of the ``workflow`` kind.
     classpaths = {row["classpath"] for row in pipeline.triggers.values()}
-    assert classpaths == {"airflow_heygen.triggers.heygen.HeyGenExecutionTrigger"}
+    assert classpaths == {"airflow_heygen.triggers.jobs.HeyGenJobTrigger"}
+    assert {trigger_kwargs(kwargs)["kind"] for kwargs in pipeline.triggers} == {"workflow"}
     assert len(pipeline.triggers) == len(HEYGEN_TASKS)
     assert all(row["triggerer_id"] is not None for row in pipeline.triggers.values())
 
@@ -278,11 +283,12 @@ def test_the_v3_jobs_waited_in_the_triggerer_with_the_five_kwargs(pipeline: Pipe
             # The audit log, not the sampled states: a short wait can begin and end between two samples.
             events = services.task_events(V3_DAG_ID, v3.run_id, task, map_index)
             assert "deferred" in events, (task, map_index, events)
-    by_class: dict[str, list[dict[str, object]]] = {}
+    by_class: dict[str, list[dict[str, object]]] = {}  # one class: HeyGenJobTrigger
     for kwargs, trigger in v3.triggers.items():
         by_class.setdefault(trigger["classpath"], []).append(trigger_kwargs(kwargs))
-    jobs = by_class.pop("airflow_heygen.triggers.jobs.HeyGenJobTrigger")
-    assert set(by_class) == {"airflow_heygen.triggers.heygen.HeyGenExecutionTrigger"}
+    (rows,) = by_class.values()
+    jobs = [row for row in rows if row["kind"] != "workflow"]
+    assert {row["workflow_type"] for row in rows if row["kind"] == "workflow"} == {"FaceswapNode"}
     # Without delete_on_kill a v3 trigger's kwargs are exactly these five.
     for row in jobs:
         assert set(row) == {"kind", "job_id", "heygen_conn_id", "poll_interval", "deadline"}, row

@@ -543,7 +543,7 @@ def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo:
     retry_log = services.task_log(dag_id, run_id, "swap_sync", 2)
     execution_id = services.xcom(dag_id, run_id, "swap_sync", "execution_id")
     assert f"Reattaching to HeyGen execution {execution_id}" in retry_log
-    assert "Submitted HeyGen" not in retry_log
+    assert "Created HeyGen" not in retry_log
     assert counts["submissions"] == {"FaceswapNode": 1}, "one paid submission"
 
 

@@ -7,7 +7,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_heygen.exceptions import HeyGenExecutionError, HeyGenFailedForGoodError
 from airflow_heygen.failures import Failure, FailureClass, classify, failed_job_error
-from airflow_heygen.kinds import job_from_bulk_entry, job_from_single
+from airflow_heygen.job import job_from_bulk_entry, job_from_single
 from airflow_heygen.models import Execution
 
 
@@ -64,8 +64,8 @@ def test_codes_are_read_from_every_shape() -> None:
     bulk = job_from_bulk_entry(
         "video", {"video_id": "v", "status": "failed", "error": {"code": "download_failed", "message": "m"}}
     )
-    execution = Execution.from_data(
-        {"status": "failed", "error": {"code": "workflow_timeout", "message": "m"}}, "e", None
+    execution = job_from_single(
+        "workflow", {"status": "failed", "error": {"code": "workflow_timeout", "message": "m"}}, "e"
     )
     assert single.failed == Failure("no_face_detected", "m")
     assert bulk.failed == Failure("download_failed", "m")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from airflow_heygen.exceptions import HeyGenSubmissionInDoubtError
 from airflow_heygen.idempotency import MAX_KEY_LENGTH, idempotency_key, is_valid_key
-from airflow_heygen.operators.v3_base import submission_key
+from airflow_heygen.operators.job_base import submission_key
 from airflow_heygen.state import SubmissionRecord
 
 CHARSET = re.compile(r"^[A-Za-z0-9_:.-]{1,255}$")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_heygen.kinds import KINDS, JobStatus, ids_from_create, job_from_bulk_entry, job_from_single
+from airflow_heygen.job import ids_from_create, job_from_bulk_entry, job_from_single
+from airflow_heygen.kinds import KINDS, JobStatus
 from airflow_heygen.triggers.jobs import HeyGenJobTrigger
 
 

@@ -16,7 +16,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_heygen.exceptions import HeyGenApiRetiredError
 from airflow_heygen.hooks import common
 from airflow_heygen.hooks.heygen import HeyGenAsyncHook, HeyGenHook
-from airflow_heygen.kinds import JobStatus, job_from_single
+from airflow_heygen.job import job_from_single
+from airflow_heygen.kinds import JobStatus
 from airflow_heygen.models import Execution, ExecutionStatus
 from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger, execution_from_event
 from tests.conftest import TEST_KEY, heygen_connection_uri
@@ -90,11 +91,17 @@ def test_both_shapes_of_not_found_through_both_hooks(heygen_conn: FakeHeyGen, re
 
 def test_the_generic_output_url_is_found() -> None:
     data = {"status": "completed", "output": {"url": "https://files.heygen.ai/output.mp4"}}
-    assert Execution.from_data(data, "e", None).video_url == "https://files.heygen.ai/output.mp4"
-    assert Execution.from_data(data, "e", "FaceswapNode").video_url == "https://files.heygen.ai/output.mp4"
+    assert (
+        job_from_single("workflow", data, "e").typed("FaceswapNode").video_url
+        == "https://files.heygen.ai/output.mp4"
+    )
     assert job_from_single("workflow", data, "e").video_url == "https://files.heygen.ai/output.mp4"
     shaped = {"status": "completed", "output": {"video_url": "https://v/1.mp4", "url": "https://v/2.mp4"}}
-    assert Execution.from_data(shaped, "e", "FaceswapNode").video_url == "https://v/1.mp4", "known first"
+    assert job_from_single("workflow", shaped, "e").typed("FaceswapNode").video_url == "https://v/1.mp4"
+    avatar = job_from_single(
+        "workflow", {**shaped, "output": {**shaped["output"], "video": {"video_url": "v3"}}}, "e"
+    )
+    assert avatar.typed("AvatarInferenceNode").video_url == "v3", "the known type's place first"
 
 
 def test_a_create_answering_waiting_reads_as_pending() -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from airflow_heygen.hooks.common import StatusChangeLog
 from airflow_heygen.hooks.heygen import HeyGenHook
-from airflow_heygen.kinds import Job, JobStatus, job_kind
-from airflow_heygen.models import Execution, ExecutionStatus
+from airflow_heygen.job import Job
+from airflow_heygen.kinds import JobStatus, job_kind
 from airflow_heygen.triggers.heygen import HeyGenExecutionTrigger
 from airflow_heygen.triggers.jobs import HeyGenJobTrigger
 from tests.support.fake_heygen import FakeHeyGen
@@ -63,8 +63,8 @@ def test_a_workflow_execution_is_observed_as_one() -> None:
     log = Lines()
     progress = StatusChangeLog(log, "e1", job_kind("workflow").description)
 
-    progress.observe(Execution("e1", ExecutionStatus.RUNNING))  # no raw status: the normalised one
-    progress.observe(Execution("e1", ExecutionStatus.COMPLETED, raw_status="SUCCEEDED"))
+    progress.observe(Job("workflow", "e1", JobStatus.RUNNING))  # no raw status: the normalised one
+    progress.observe(Job("workflow", "e1", JobStatus.COMPLETED, raw_status="SUCCEEDED"))
 
     assert [line.rsplit(" after ", 1)[0] for line in log.lines] == [
         "HeyGen workflow execution e1 is running",

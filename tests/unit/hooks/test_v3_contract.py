@@ -17,6 +17,7 @@ import pytest
 import airflow_heygen.hooks.heygen as sync_module
 import airflow_heygen.hooks.heygen_async as async_module
 from airflow_heygen.emulator.testing import EmulatorHandle
+from airflow_heygen.hooks.heygen import HeyGenHook
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook
 from airflow_heygen.hooks.jobs_async import get_job_async
 from airflow_heygen.operators.v3 import (
@@ -24,7 +25,6 @@ from airflow_heygen.operators.v3 import (
     HeyGenVideoOperator,
     HeyGenVideoTranslationOperator,
 )
-from airflow_heygen.operators.v3_base import jobs_hook_class
 from tests.emulator.v3_contract import check_request, check_response, operations
 from tests.support.v3_emulator import request_log
 
@@ -60,7 +60,7 @@ def test_every_request_and_answer_matches_the_schemas(
 ) -> None:
     logged_before = len(request_log(emulator))
     samples = emulator.url("/samples")
-    hook = jobs_hook_class()(heygen_conn_id="heygen_default")
+    hook = HeyGenHook(heygen_conn_id="heygen_default")
     bodies = {
         "video": HeyGenVideoOperator(
             task_id="v", avatar_id="Angela", script="Hello there", voice_id="v1", title="t"

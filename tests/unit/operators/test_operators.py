@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from airflow_heygen.exceptions import HeyGenInputError
-from airflow_heygen.models import Execution, ExecutionStatus, find_video_url
+from airflow_heygen.job import Job, job_from_single
+from airflow_heygen.kinds import JobStatus, find_video_url
 from airflow_heygen.operators.heygen import AvatarInferenceOperator, FaceswapOperator, HeyGenWorkflowOperator
 from airflow_heygen.sensors.heygen import HeyGenExecutionSensor
 from tests.support.fake_heygen import FakeHeyGen
@@ -157,7 +158,9 @@ def test_every_input_renders_from_templates() -> None:
 
 
 def test_result_shape_and_video_url_fallbacks() -> None:
-    completed = Execution("e1", ExecutionStatus.COMPLETED, "FaceswapNode", {"video_url": "https://v/1.mp4"})
+    output = {"video_url": "https://v/1.mp4"}
+    completed = Job("workflow", "e1", JobStatus.COMPLETED, output={"output": output}).typed("FaceswapNode")
+    assert Job.from_result(completed.to_result()).to_result() == completed.to_result()
     assert completed.to_result() == {
         "execution_id": "e1",
         "workflow_type": "FaceswapNode",
@@ -184,7 +187,7 @@ def test_result_shape_and_video_url_fallbacks() -> None:
     ],
 )
 def test_unknown_statuses_mean_still_running(raw: object, status: str) -> None:
-    assert ExecutionStatus.parse(raw).value == status
+    assert job_from_single("workflow", {"status": raw}, "e").status.value == status
 
 
 def test_importing_operators_pulls_in_nothing_heavy() -> None:

@@ -217,13 +217,13 @@ async def test_a_bulk_outage_longer_than_the_retries_fails_no_job(
 
 
 async def test_the_task_reads_a_completed_video_once_for_its_url(heygen_conn: FakeHeyGen) -> None:
-    from airflow_heygen.operators.v3_base import jobs_hook_class
+    from airflow_heygen.hooks.heygen import HeyGenHook
     from airflow_heygen.triggers.jobs import job_from_event
 
     done, failed = heygen_conn.add_video(polls=1), heygen_conn.add_video(polls=0, status="failed")
     (event,), (failure,) = await asyncio.gather(events_of(trigger(done)), events_of(trigger(failed)))
     singles_in_the_triggerer = heygen_conn.count("GET", "/v3/videos/vid")
-    hook = jobs_hook_class()(heygen_conn_id="heygen_default")
+    hook = HeyGenHook(heygen_conn_id="heygen_default")
 
     job = await asyncio.to_thread(hook.detailed, job_from_event(event, 60))
 

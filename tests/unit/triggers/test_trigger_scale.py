@@ -18,7 +18,7 @@ import pytest
 from airflow_heygen.exceptions import HeyGenAuthError
 from airflow_heygen.hooks import heygen_async as hooks
 from airflow_heygen.hooks.heygen import HeyGenAsyncHook, shared_client_session
-from airflow_heygen.triggers import heygen as triggers
+from airflow_heygen.triggers import first_wait as triggers
 from airflow_heygen.triggers.heygen import CompletionTimes, HeyGenExecutionTrigger, completion_times
 from tests.conftest import TEST_KEY, heygen_connection_uri
 from tests.support.fake_heygen import FakeHeyGen, Reply

@@ -1,7 +1,8 @@
 """
-What the v3 operators share: the jobs hook, the ``Idempotency-Key`` of a task instance's
-submission, creating a job exactly once across tries, and waiting for one job or several (a
-translation makes one per language) in the worker or the triggerer.
+What the job operators of both HeyGen APIs share: the ``Idempotency-Key`` of a task instance's
+submission (v3), submitting a job exactly once across tries, and waiting for one job or several (a
+translation makes one per language) in the worker or the triggerer. A workflows execution is a job of
+the ``workflow`` kind: its operators are subclasses too.
 
 Importing this module stays cheap for DAG parsing: hooks and triggers are imported when a task runs.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowFailException
@@ -23,16 +23,14 @@ from airflow_heygen.exceptions import (
     HeyGenRequestError,
 )
 from airflow_heygen.idempotency import KEY_TRUSTED_SECONDS, submission_key
-from airflow_heygen.kinds import Job, JobKind, JobStatus, job_kind
+from airflow_heygen.job import Job
+from airflow_heygen.kinds import JobKind, JobStatus, job_kind
 from airflow_heygen.operators._common import HeyGenSubmitOperator
-from airflow_heygen.state import SubmissionRecord, content_fingerprint
-from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER
+from airflow_heygen.state import Submission, SubmissionRecord, content_fingerprint
+from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, in_doubt_error, no_memory_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-    from airflow_heygen.hooks.heygen import HeyGenHook
-    from airflow_heygen.hooks.jobs import HeyGenJobsMixin
 
 # Kept importable from here, where earlier releases defined them.
 __all__ = [
@@ -40,7 +38,6 @@ __all__ = [
     "KEY_TRUSTED_SECONDS",
     "HeyGenJobOperator",
     "content_fingerprint",
-    "jobs_hook_class",
     "submission_key",
 ]
 # Several ids of one record (a translation's languages) are saved joined by this.
@@ -49,20 +46,9 @@ ID_SEPARATOR = ","
 CERTAIN_REFUSALS = (HeyGenInputError, HeyGenRequestError, HeyGenAuthError)
 
 
-def jobs_hook_class() -> type[HeyGenHook]:
-    """``HeyGenHook``, with :class:`~airflow_heygen.hooks.jobs.HeyGenJobsMixin` among its bases."""
-    from airflow_heygen.hooks.heygen import HeyGenHook
-    from airflow_heygen.hooks.jobs import HeyGenJobsMixin
-
-    if issubclass(HeyGenHook, HeyGenJobsMixin):
-        return HeyGenHook
-    # Until HeyGenHook lists the mixin itself.
-    return type("HeyGenHook", (HeyGenJobsMixin, HeyGenHook), {"__module__": HeyGenHook.__module__})
-
-
 class HeyGenJobOperator(HeyGenSubmitOperator):
     """
-    Base of the v3 job operators: create one job (or one per language) exactly once per task
+    Base of the job operators: create one job (or one per language) exactly once per task
     instance, then wait for it in the worker or, when deferrable, in the triggerer.
 
     Every create carries an ``Idempotency-Key`` derived from the task instance (dag, task, run, map
@@ -77,6 +63,10 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
     several jobs (a translation's languages) is resumed part by part: a retry keeps the running and
     completed ones and creates only the failed ones again. The record is cleared when the task
     succeeds, so clearing a succeeded task makes a new video.
+
+    A kind whose creates take no key (the workflows API) is never sent twice: an answer lost in this
+    try, or an earlier try's marker without an id, fails the task without retries (unless
+    ``resubmit_unconfirmed``), saying which request may exist at HeyGen.
 
     :param heygen_conn_id: id of the HeyGen connection (templated).
     :param wait_for_completion: wait for the job(s); if False, return right after the create.
@@ -96,9 +86,14 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
     """
 
     kind: str = ""
+    # A workflows execution's type (HeyGen's reads do not repeat it); None for the v3 kinds.
+    workflow_type: str | None = None
 
     def __init__(self, *, delete_on_kill: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if delete_on_kill and self.row.delete_endpoint is None:
+            problem = f"HeyGen cannot delete {self.row.description}s, so there is nothing to delete on kill"
+            raise HeyGenInputError("delete_on_kill", problem).for_task(self.task_id)
         self.delete_on_kill = delete_on_kill
         self.job_ids: list[str] = []
 
@@ -107,16 +102,10 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         """This operator's row of the kinds table."""
         return job_kind(self.kind)
 
-    @cached_property
-    def hook(self) -> Any:
-        """The sync hook, with the v3 methods."""
-        return jobs_hook_class()(heygen_conn_id=self.heygen_conn_id)
-
     @property
-    def jobs(self) -> HeyGenJobsMixin:
-        """:attr:`hook`, typed as the v3 methods."""
-        jobs: HeyGenJobsMixin = self.hook
-        return jobs
+    def id_xcom_key(self) -> str:
+        """The XCom the job's id (or a translation's ids) is pushed to as soon as it is known."""
+        return "job_ids" if self.row.ids_are_list else "job_id"
 
     def request_body(self) -> dict[str, Any]:
         """The create's body after templating, checked; subclasses build it."""
@@ -140,12 +129,21 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         """
         return body
 
+    def record_request(self, body: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+        """
+        What the task's record is of (its fingerprint names the record), and that request in words.
+
+        :param body: the checked body.
+        """
+        return {
+            "kind": self.kind,
+            "body": body,
+        }, f"{self.row.description} create (POST /{self.row.create_endpoint})"
+
     def _record(self, context: Context, body: Mapping[str, Any]) -> SubmissionRecord:
+        request, description = self.record_request(body)
         return SubmissionRecord.for_task(
-            context,
-            durable=self.durable,
-            request={"kind": self.kind, "body": body},
-            description=f"{self.row.description} create (POST /{self.row.create_endpoint})",
+            context, durable=self.durable, request=request, description=description
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -168,10 +166,8 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             self.close_hook()
 
     def _push_ids(self, context: Context) -> None:
-        if self.row.ids_are_list:
-            context["ti"].xcom_push(key="job_ids", value=self.job_ids)
-        else:
-            context["ti"].xcom_push(key="job_id", value=self.job_ids[0])
+        ids = self.job_ids if self.row.ids_are_list else self.job_ids[0]
+        context["ti"].xcom_push(key=self.id_xcom_key, value=ids)
 
     def _attach_or_create(
         self, record: SubmissionRecord, body: Mapping[str, Any], context: Context
@@ -197,23 +193,32 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             earlier = None  # some parts' jobs are kept and no create is in flight
         missing = [part for part in parts if part not in kept]
         key, fresh = submission_key(record, earlier, context, resubmit_unconfirmed=self.resubmit_unconfirmed)
+        # A key is saved only where HeyGen honours it: a saved key lets the next try send the create again.
+        saved_key = key if self.row.idempotent_creates else None
         if fresh:
             if not kept:
                 self.check_input_urls(body, "body")
-            record.mark_in_flight(idempotency_key=key, kept=kept)
+            record.mark_in_flight(idempotency_key=saved_key, kept=kept)
         else:
             self.log.info("An earlier try's create got no answer: sending it again with the same key")
+        keyed = f" with Idempotency-Key {key}" if self.row.idempotent_creates else ""
         self.log.info(
-            "Creating HeyGen %s%s with Idempotency-Key %s",
-            self.row.description,
-            f" ({', '.join(missing)})" if kept else "",
-            key,
+            "Creating HeyGen %s%s%s", self.row.description, f" ({', '.join(missing)})" if kept else "", keyed
         )
         try:
-            created = self.jobs.create_job(self.row, self.body_for_parts(body, missing), key)
+            created = self.hook.create_job(self.row, self.body_for_parts(body, missing), key)
         except CERTAIN_REFUSALS:
             record.keep_only(kept)
             raise
+        except HeyGenNoAnswerError as err:
+            # Without a key nothing can replay the create: refuse to guess now, not in the next try.
+            if self.row.idempotent_creates or self.resubmit_unconfirmed:
+                raise
+            if not record.kept:
+                raise no_memory_error(err) from None
+            raise in_doubt_error(
+                record, record.load() or Submission(None, None), context, this_try=True
+            ) from err
         # Any other failure keeps the marker and its key: the next try sends the same key again.
         if len(created) != len(missing):
             raise HeyGenNoAnswerError(
@@ -222,7 +227,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             )
         ids_by_part = {**kept, **dict(zip(missing, created, strict=True))}
         ids = [ids_by_part[part] for part in parts]
-        record.save(ID_SEPARATOR.join(ids), idempotency_key=key)
+        record.save(ID_SEPARATOR.join(ids), idempotency_key=saved_key)
         return ids
 
     def _usable(self, ids_by_part: Mapping[str, str]) -> dict[str, str]:
@@ -232,7 +237,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         """
         usable: dict[str, str] = {}
         for part, job_id in ids_by_part.items():
-            job = self.jobs.get_job(self.row, job_id)
+            job = self.hook.get_job(self.row, job_id)
             failure = job.failed
             if failure is None:
                 usable[part] = job_id
@@ -255,7 +260,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         while True:
             for job_id in ids:
                 if job_id not in done:
-                    job = self.jobs.get_job(self.row, job_id, deadline=wall_deadline)
+                    job = self.hook.get_job(self.row, job_id, deadline=wall_deadline)
                     if job.status.is_terminal:
                         done[job_id] = job
             if len(done) == len(ids):
@@ -282,6 +287,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
                 # The triggerer deletes every job of the task (a translation's languages) on a user's kill.
                 delete_on_kill=self.delete_on_kill,
                 other_job_ids=self.job_ids if self.delete_on_kill else (),
+                workflow_type=self.workflow_type,
             ),
             method_name="resume",
             kwargs={"job_ids": self.job_ids, "done": done, "deadline": deadline},
@@ -319,10 +325,10 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
                     job = Job.from_result(result)
                 else:
                     job = job_from_event(event, self.timeout)
-                done[job.id] = self.jobs.detailed(job).to_result()
+                done[job.id] = self.hook.detailed(job).to_result()
                 for job_id in self.job_ids:
                     if job_id not in done:
-                        other = self.jobs.get_job(self.row, job_id)
+                        other = self.hook.get_job(self.row, job_id)
                         if not other.status.is_terminal:
                             self._defer_next(done, deadline or time.time() + self.timeout)
                         done[job_id] = other.to_result()
@@ -338,23 +344,23 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         event alone, without the kwargs it deferred with.
         """
         ti = context["ti"]
-        key = "job_ids" if self.row.ids_are_list else "job_id"
-        pushed = ti.xcom_pull(task_ids=self.task_id, key=key, map_indexes=getattr(ti, "map_index", None))
+        map_index = getattr(ti, "map_index", None)
+        pushed = ti.xcom_pull(task_ids=self.task_id, key=self.id_xcom_key, map_indexes=map_index)
         if isinstance(pushed, str):
             return [pushed]
         return [str(job_id) for job_id in pushed] if isinstance(pushed, list) else []
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        """Resume after a trigger's event (the workflows operators' name for it)."""
+        """Resume after a trigger's event (the name earlier releases deferred with)."""
         return self.resume(context, event)
 
     def submitted_result(self, ids: Sequence[str]) -> dict[str, Any]:
-        """The result without waiting: the job, ``pending``."""
-        return Job(self.kind, ids[0], JobStatus.PENDING).to_result()
+        """The result without waiting: the job, ``pending`` (a workflows execution: ``submitted``)."""
+        return Job(self.kind, ids[0], JobStatus.PENDING, workflow_type=self.workflow_type).to_result()
 
     def finish_jobs(self, jobs: Sequence[Job]) -> dict[str, Any]:
         """The result of ended jobs; raises for a failed or vanished one."""
-        job = jobs[0]
+        job = jobs[0].typed(self.workflow_type)
         failure = job.failed
         if failure is not None:
             raise self.failure_error(f"HeyGen {self.row.description} {job.id}", job.id, failure)
@@ -374,6 +380,6 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             return
         for job_id in self.job_ids:
             try:
-                self.jobs.delete_job(self.row, job_id)
+                self.hook.delete_job(self.row, job_id)
             except Exception as err:
                 self.log.warning("Could not delete HeyGen %s %s: %s", self.row.description, job_id, err)
