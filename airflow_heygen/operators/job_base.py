@@ -316,7 +316,11 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         """
         from airflow_heygen.triggers.jobs import job_from_event
 
-        self.job_ids = list(job_ids or self._pushed_ids(context) or [str(event.get("job_id"))])
+        # The event names the one job of a single-job kind (an earlier release's execution event too);
+        # several jobs (a translation's) come from the deferral's kwargs or this task's XCom.
+        named = event.get("job_id", event.get("execution_id"))
+        single = [str(named)] if named and not self.row.ids_are_list else []
+        self.job_ids = list(job_ids or single or self._pushed_ids(context) or [str(named)])
         done = dict(done or {})
         result = event.get("job")
         try:

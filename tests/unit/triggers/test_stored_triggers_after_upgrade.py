@@ -214,3 +214,26 @@ async def test_a_stored_video_row_completes_and_resumes_the_task(
     assert (result["kind"], result["id"], result["status"]) == ("video", video_id, "completed")
     assert result["video_url"] == read["data"]["video_url"]
     assert creates(emulator) == submitted, "the resume read the video; it created nothing"
+
+
+def test_an_event_fired_before_the_upgrade_resumes_the_task_after_it(emulator: EmulatorHandle) -> None:
+    """An event stored in next_kwargs by the earlier execution trigger (keys ``execution_id`` and
+    ``execution``, the result in the workflows shape) resumes the upgraded operator without a read."""
+    url = "https://files.example.test/swapped.mp4"
+    old_result = {
+        "execution_id": "node-gw-before",
+        "workflow_type": "FaceswapNode",
+        "status": "completed",
+        "video_url": url,
+        "output": {"video_url": url},
+    }
+    event = {"status": "success", "execution_id": "node-gw-before", "message": "execution completed"}
+    before = creates(emulator)
+
+    result = resumed(faceswap(emulator), "execute_complete", {**event, "execution": old_result})
+
+    assert result == old_result
+    assert creates(emulator) == before, "resuming pays for nothing"
+    failed = {**old_result, "status": "failed", "error": {"code": "no_face_detected", "message": "No face"}}
+    with pytest.raises(HeyGenFailedForGoodError, match=r"node-gw-before.*no_face_detected"):
+        resumed(faceswap(emulator), "execute_complete", {**event, "status": "failed", "execution": failed})
