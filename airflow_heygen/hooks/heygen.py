@@ -13,14 +13,8 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from airflow_heygen.api import (
-    MAX_RESPONSE_BYTES,
-    ConnectionSettings,
-    Retry,
-    read_response,
-    workflows_api_gone,
-    workflows_api_retired_error,
-)
+from airflow_heygen.answers import read_response, workflows_api_gone, workflows_api_retired_error
+from airflow_heygen.api import MAX_RESPONSE_BYTES, ConnectionSettings, Retry
 from airflow_heygen.exceptions import HeyGenError, HeyGenInputError, HeyGenNoAnswerError
 from airflow_heygen.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
 from airflow_heygen.hooks.common import (

@@ -15,15 +15,8 @@ import aiohttp
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from airflow_heygen.api import (
-    MAX_RESPONSE_BYTES,
-    ConnectionSettings,
-    Retry,
-    Transport,
-    read_response,
-    workflows_api_gone,
-    workflows_api_retired_error,
-)
+from airflow_heygen.answers import read_response, workflows_api_gone, workflows_api_retired_error
+from airflow_heygen.api import MAX_RESPONSE_BYTES, ConnectionSettings, Retry, Transport
 from airflow_heygen.hooks.common import (
     amask_key,
     log_where_requests_go,

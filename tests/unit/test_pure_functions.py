@@ -11,7 +11,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_heygen.api import ConnectionSettings, Retry, RetryPolicy, read_response
+from airflow_heygen.answers import read_response
+from airflow_heygen.api import ConnectionSettings, Retry, RetryPolicy
 from airflow_heygen.exceptions import HeyGenError, HeyGenInputError, HeyGenUnavailableError
 from airflow_heygen.job import job_from_single
 from airflow_heygen.state import fingerprint
