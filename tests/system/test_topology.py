@@ -519,7 +519,7 @@ def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo:
             if released or observation.task_instances[0]["try_number"] < 2:
                 return
             with contextlib.suppress(Exception):  # the second try's log may not be served yet
-                if "Reattaching to HeyGen execution" in services.task_log(dag_id, run_id, "swap_sync", 2):
+                if "Reattaching to HeyGen workflow execution" in services.task_log(dag_id, run_id, "swap_sync", 2):
                     released.append(topo.emulator.release())
 
         try:
@@ -542,7 +542,7 @@ def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo:
     assert first["hostname"] == victim and second["hostname"] not in (victim, None)
     retry_log = services.task_log(dag_id, run_id, "swap_sync", 2)
     execution_id = services.xcom(dag_id, run_id, "swap_sync", "execution_id")
-    assert f"Reattaching to HeyGen execution {execution_id}" in retry_log
+    assert f"Reattaching to HeyGen workflow execution {execution_id}" in retry_log
     assert "Created HeyGen" not in retry_log
     assert counts["submissions"] == {"FaceswapNode": 1}, "one paid submission"
 
