@@ -124,6 +124,8 @@ class JobKind:
     :param pending_name: what results call a job not started yet (the workflows API: ``submitted``).
     :param not_found_message: the reason given for a job HeyGen does not know, where it has words for it.
     :param resume_hint: the sensor that resumes waiting for one job, with ``{kind}`` and ``{id}``.
+    :param batch_endpoint: endpoint of the batch create (up to 100 bodies in one POST), or None.
+    :param batch_field: the batch body's list of create bodies.
     """
 
     name: str
@@ -148,6 +150,8 @@ class JobKind:
     pending_name: str = JobStatus.PENDING.value
     not_found_message: str | None = None
     resume_hint: str = "HeyGenJobSensor(task_id=..., kind={kind!r}, job_id={id!r})"
+    batch_endpoint: str | None = None
+    batch_field: str | None = None
 
     def status_path(self, job_id: str) -> str:
         """The endpoint of one job's status."""
@@ -157,6 +161,12 @@ class JobKind:
         """The sensor call that waits for ``job_id`` again (a timed-out or cut-off wait)."""
         return self.resume_hint.format(kind=self.name, id=job_id)
 
+    def batch_path(self, batch_id: str) -> str:
+        """The endpoint reading one batch (its items' job ids, paged); raises for a kind without batches."""
+        if self.batch_endpoint is None:
+            raise ValueError(f"HeyGen has no batch creates for {self.description}s")
+        return f"{self.batch_endpoint}/{batch_id}"
+
     def delete_path(self, job_id: str) -> str:
         """The endpoint deleting one job; raises for a kind without one."""
         if self.delete_endpoint is None:
@@ -165,6 +175,8 @@ class JobKind:
 
 
 def _v3(name: str, resource: str, id_field: str, bulk_param: str, **row: Any) -> JobKind:
+    row.setdefault("batch_endpoint", f"v3/{resource}/batches")
+    row.setdefault("batch_field", resource.replace("-", "_"))
     return JobKind(
         name=name,
         api="v3",
@@ -243,6 +255,8 @@ ASSET = _v3(
     "asset_ids",
     single_statuses={},
     statusless=True,
+    batch_endpoint=None,  # asset batches are direct uploads, not creates
+    batch_field=None,
     video_url_path=("url",),
     failure_paths=(),
     description="asset",
@@ -266,3 +280,14 @@ def job_kind(name: str | JobKind) -> JobKind:
         return KINDS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown HeyGen job kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+# What a campaign (HeyGenCampaignOperator's ``kind``) creates per item: a row and, for the workflows
+# API, the workflow type.
+CAMPAIGN_KINDS: Mapping[str, tuple[JobKind, str | None]] = {
+    "faceswap": (WORKFLOW, WorkflowType.FACESWAP.value),
+    "avatar_inference": (WORKFLOW, WorkflowType.AVATAR_INFERENCE.value),
+    "video": (VIDEO, None),
+    "lipsync": (LIPSYNC, None),
+    "video_translation": (VIDEO_TRANSLATION, None),
+}

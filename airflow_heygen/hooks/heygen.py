@@ -17,6 +17,7 @@ from airflow_heygen.answers import read_response, workflows_api_gone, workflows_
 from airflow_heygen.api import MAX_RESPONSE_BYTES, ConnectionSettings, Retry
 from airflow_heygen.exceptions import HeyGenError, HeyGenInputError, HeyGenNoAnswerError
 from airflow_heygen.get_provider_info import CONNECTION_FIELDS, UI_FIELD_BEHAVIOUR
+from airflow_heygen.hooks.batches import HeyGenBatchesMixin
 from airflow_heygen.hooks.common import (
     StatusChangeLog,
     log_where_requests_go,
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 
-class HeyGenHook(HeyGenJobsMixin, HttpHook):
+class HeyGenHook(HeyGenJobsMixin, HeyGenBatchesMixin, HttpHook):
     """
     Talk to HeyGen: create, read, wait for and delete jobs of every kind (v3 jobs and workflows
     executions alike, :mod:`airflow_heygen.kinds`), upload assets, read the account.

@@ -25,6 +25,7 @@ __all__ = [
     "AvatarInferenceOperator",
     "ExecutionRecord",
     "FaceswapOperator",
+    "HeyGenCampaignOperator",
     "HeyGenLipsyncOperator",
     "HeyGenPublishVideoOperator",
     "HeyGenTaskMixin",
@@ -176,6 +177,7 @@ class AvatarInferenceOperator(HeyGenWorkflowOperator):
         }
 
 
+from airflow_heygen.operators.campaign import HeyGenCampaignOperator  # noqa: E402  re-exported: the documented import path
 from airflow_heygen.operators.publish import HeyGenPublishVideoOperator  # noqa: E402  re-exported: the documented import path
 from airflow_heygen.operators.v3 import (  # noqa: E402  re-exported: the documented import path
     HeyGenLipsyncOperator,
