@@ -519,7 +519,8 @@ def test_a_killed_celery_worker_s_sync_task_reattaches_on_the_other_worker(topo:
             if released or observation.task_instances[0]["try_number"] < 2:
                 return
             with contextlib.suppress(Exception):  # the second try's log may not be served yet
-                if "Reattaching to HeyGen workflow execution" in services.task_log(dag_id, run_id, "swap_sync", 2):
+                retry_log = services.task_log(dag_id, run_id, "swap_sync", 2)
+                if "Reattaching to HeyGen workflow execution" in retry_log:
                     released.append(topo.emulator.release())
 
         try:
