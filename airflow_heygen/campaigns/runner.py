@@ -286,6 +286,7 @@ class CampaignRunner:
                 continue
             record = ItemRecord(ItemStatus.RUNNING, job_id=job_id, submitted_at=time.time())
             self.ledger.set(item.item_id, record)
+            self.ledger.flush()  # the id at once: a worker dying now leaves nothing in doubt
 
     def _submit_batches(self, pending: Sequence[Item]) -> None:
         queue = list(pending)

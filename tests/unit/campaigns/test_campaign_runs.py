@@ -19,9 +19,13 @@ from tests.unit.dag_runs import run_test_dag
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
-def write_items(path: Path, emulator: EmulatorHandle, count: int, **overrides: dict[int, dict[str, str]]) -> Path:
+def write_items(
+    path: Path, emulator: EmulatorHandle, count: int, **overrides: dict[int, dict[str, str]]
+) -> Path:
     faces = [emulator.sample_url("face.jpg"), emulator.sample_url("face2.jpg")]
-    rows = [{"customer_id": f"c{n:05d}", "name": f"Customer {n}", "face_url": faces[n % 2]} for n in range(count)]
+    rows = [
+        {"customer_id": f"c{n:05d}", "name": f"Customer {n}", "face_url": faces[n % 2]} for n in range(count)
+    ]
     for number, changes in overrides.get("rows", {}).items():
         rows[number - 1].update(changes)
     with path.open("w", newline="") as stream:
@@ -95,7 +99,12 @@ def test_bad_items_are_all_named_and_nothing_is_paid(emulator: EmulatorHandle, t
         tmp_path / "faces.csv",
         emulator,
         12,
-        rows={3: {"customer_id": ""}, 5: {"customer_id": "c00003"}, 9: {"face_url": "ftp://nope/face.jpg"}, 11: {"face_url": ""}},
+        rows={
+            3: {"customer_id": ""},
+            5: {"customer_id": "c00003"},
+            9: {"face_url": "ftp://nope/face.jpg"},
+            11: {"face_url": ""},
+        },
     )
 
     run = run_test_dag("heygen_campaign_faceswap", conf(tmp_path, items))
@@ -104,3 +113,72 @@ def test_bad_items_are_all_named_and_nothing_is_paid(emulator: EmulatorHandle, t
     assert run.state == "failed" and ti.try_number == 1, "input errors are not retried"
     assert counts.delta("jobs_created", "workflow_execution") == 0
     assert not (tmp_path / "manifest.jsonl").exists()
+
+
+def test_lost_replies_are_in_doubt_and_never_resubmitted(emulator: EmulatorHandle, tmp_path: Path) -> None:
+    counts = Counts(emulator)
+    emulator.set_faults(lost_replies=2)
+    items = write_items(tmp_path / "faces.csv", emulator, 20)
+
+    run = run_test_dag("heygen_campaign_faceswap_tolerant", conf(tmp_path, items, publish_to=""))
+
+    (ti,) = run.get_task_instances()
+    assert run.state == "success", ti.state
+    summary = ti.xcom_pull(task_ids="personalize")
+    assert (summary["completed"], summary["in_doubt"]) == (18, 2)
+    assert counts.delta("jobs_created", "workflow_execution") == 20, "HeyGen made the two lost ones once"
+    doubtful = [row for row in manifest(tmp_path) if row["status"] == "in_doubt"]
+    assert len(doubtful) == 2 and all("no answer" in row["failure"] for row in doubtful)
+
+
+def test_too_many_failures_fail_the_task_naming_them_with_the_manifest_complete(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    counts = Counts(emulator)
+    emulator.set_faults(fail_next=["no_face_detected"] * 3)
+    items = write_items(tmp_path / "faces.csv", emulator, 40)
+
+    run = run_test_dag("heygen_campaign_faceswap", conf(tmp_path, items, publish_to=""))
+
+    (ti,) = run.get_task_instances()
+    assert run.state == "failed" and ti.try_number == 1, "a failure no retry changes is not retried"
+    rows = manifest(tmp_path)
+    assert len(rows) == 40
+    failed = [row for row in rows if row["status"] == "failed"]
+    assert len(failed) == 3 and all(row["failure"] for row in failed)
+    # Past max_failed nothing new is paid for: the items never submitted are skipped.
+    skipped = [row for row in rows if row["status"] == "skipped"]
+    assert skipped and counts.delta("jobs_created", "workflow_execution") == 40 - len(skipped)
+
+
+def test_a_worker_dying_mid_campaign_is_resumed_by_the_retry_paying_no_item_twice(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    counts = Counts(emulator)
+    items = write_items(tmp_path / "faces.csv", emulator, 30)
+
+    run = run_test_dag("heygen_campaign_faceswap_dies", conf(tmp_path, items))
+
+    (ti,) = run.get_task_instances()
+    assert run.state == "success" and ti.try_number == 2, ti.state
+    summary = ti.xcom_pull(task_ids="personalize")
+    # The create answered just before the worker died is the one item nobody can confirm.
+    assert (summary["completed"], summary["in_doubt"]) == (29, 1)
+    assert counts.delta("jobs_created", "workflow_execution") == 30, "no item paid twice"
+    assert len(list((tmp_path / "videos").iterdir())) == 29
+
+
+def test_a_batch_create_cut_off_by_a_worker_death_is_replayed_by_its_key(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    counts = Counts(emulator)
+    items = write_items(tmp_path / "people.csv", emulator, 250)
+
+    run = run_test_dag("heygen_campaign_video_dies", conf(tmp_path, items, publish_to=""))
+
+    (ti,) = run.get_task_instances()
+    assert run.state == "success" and ti.try_number == 2, ti.state
+    assert ti.xcom_pull(task_ids="personalize")["completed"] == 250
+    assert counts.delta("jobs_created", "video") == 250, "no video paid twice"
+    assert counts.delta("batches_created", "video") == 3
+    assert counts.delta("idempotent_replays", "video_batch") == 1, "the retry resent the batch with its key"
