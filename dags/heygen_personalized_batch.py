@@ -1,12 +1,13 @@
 """
-Personalized videos in bulk: one target video, N faces, one published video per face.
+Personalized videos in bulk: one target video, a face per customer, one published video per face,
+as one campaign task (``HeyGenCampaignOperator``): 10,000 faces are one task instance, not 20,000.
 
-The faces come from the ``faces`` param (a list of ``{"name", "face_url"}``) or from a CSV with
-columns ``name,face_url`` at the object-storage path in ``faces_csv``; with neither, the
-emulator's two sample faces. The face swaps are mapped tasks (``FaceswapOperator.partial().expand()``)
-in the ``heygen`` pool, which bounds how many HeyGen jobs run at once across all DAGs
-(create it with ``airflow pools set heygen 4 "HeyGen concurrent jobs" --include-deferred``, so that
-deferred face swaps count too).
+The faces come from a CSV with columns ``name,face_url`` at the object-storage path in ``faces_csv``
+(``name`` names each published file, so it must be a file name: letters, digits, ``_ . -``), or from
+the ``faces`` param (a list of ``{"name", "face_url"}``, names made file-safe here), or, with
+neither, ``sample_faces`` rows alternating the emulator's two sample faces (try 10000 against the
+emulator). The videos land in ``<publish root>/batch/<run id>/<name>.mp4`` with ``manifest.jsonl``
+beside them; at most 10 face swaps run at HeyGen at once (its pay-as-you-go concurrency).
 """
 
 from __future__ import annotations
@@ -19,50 +20,45 @@ from typing import Any
 
 from airflow.sdk import DAG, ObjectStoragePath, Param, task
 
-from airflow_heygen.operators.heygen import FaceswapOperator, HeyGenPublishVideoOperator
+from airflow_heygen.operators.heygen import HeyGenCampaignOperator
 
-HEYGEN_POOL = "heygen"
 MEDIA = "var.value.get('heygen_media_base_url', conn.get(params.heygen_conn_id).host ~ '/samples')"
 PUBLISH_ROOT = "var.value.get('heygen_publish_root', 'file:///tmp/heygen-videos')"
 RUN_NAME = "run_id | replace(':', '-') | replace('+', '_')"
+RUN_FOLDER = f"{{{{ {PUBLISH_ROOT} ~ '/batch/' ~ {RUN_NAME} }}}}"
 
 
 @task
-def plan_batch(params: dict[str, Any]) -> list[dict[str, str]]:
-    """The faces to swap in, each with a file-safe name; fails early on a bad row."""
-    rows: list[dict[str, str]] = list(params["faces"])
+def faces_file(params: dict[str, Any], run_folder: str) -> str:
+    """The CSV of faces to swap in: ``faces_csv`` as it is, or one written from the params."""
     if params["faces_csv"]:
-        text = ObjectStoragePath(params["faces_csv"]).read_text()
-        rows += list(csv.DictReader(io.StringIO(text)))
+        return str(params["faces_csv"])
+    rows = [
+        {
+            "name": re.sub(r"[^A-Za-z0-9_.-]+", "-", str(row.get("name") or "")).strip("-."),
+            "face_url": row.get("face_url", ""),
+        }
+        for row in params["faces"]
+    ]
     if not rows:
         from airflow.sdk import BaseHook
 
         samples = BaseHook.get_connection(params["heygen_conn_id"]).host.rstrip("/") + "/samples"
-        rows = [
-            {"name": "astronaut", "face_url": f"{samples}/face.jpg"},
-            {"name": "admiral", "face_url": f"{samples}/face2.jpg"},
-        ]
-    plan = []
-    for number, row in enumerate(rows, start=1):
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(row.get("name") or "")).strip("-.")
-        if not name or not row.get("face_url"):
-            raise ValueError(f"faces row {number}: needs a non-empty 'name' and 'face_url', got {row!r}")
-        plan.append({"name": name, "source_image_url": str(row["face_url"])})
-    if len({row["name"] for row in plan}) != len(plan):
-        raise ValueError("faces: names must be unique, each names its published file")
-    return plan
-
-
-def publish_kwargs(swap_and_row: tuple[dict[str, Any], dict[str, str]]) -> dict[str, str]:
-    """Where each swapped video is published: ``<root>/batch/<run id>/<name>.mp4``."""
-    swap, row = swap_and_row
-    path = f"'batch/' ~ {RUN_NAME} ~ '/{row['name']}.mp4'"
-    return {"video_url": swap["video_url"], "destination": f"{{{{ {PUBLISH_ROOT} ~ '/' ~ {path} }}}}"}
+        faces = (f"{samples}/face.jpg", f"{samples}/face2.jpg")
+        rows = [{"name": f"face-{n:05d}", "face_url": faces[n % 2]} for n in range(params["sample_faces"])]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=["name", "face_url"])
+    writer.writeheader()
+    writer.writerows(rows)
+    path = ObjectStoragePath(run_folder) / "faces.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.getvalue())
+    return str(path)
 
 
 with DAG(
     dag_id="heygen_personalized_batch",
-    description="One target video, N faces, one published video per face",
+    description="One target video, N faces, one published video per face, in one campaign task",
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,
@@ -72,17 +68,24 @@ with DAG(
         "heygen_conn_id": Param("heygen_default", type="string"),
         "faces": Param([], type="array", description='Faces: [{"name": ..., "face_url": ...}]'),
         "faces_csv": Param("", type="string", description="Object-storage path of a CSV with name,face_url"),
+        "sample_faces": Param(
+            2, type="integer", minimum=1, description="Rows of sample faces, without faces"
+        ),
         "target_video_url": Param("", type="string", description="Target video URL (empty: sample video)"),
     },
 ):
-    plan = plan_batch()
-    swaps = FaceswapOperator.partial(
-        task_id="faceswap",
+    HeyGenCampaignOperator(
+        task_id="personalize",
+        kind="faceswap",
         heygen_conn_id="{{ params.heygen_conn_id }}",
-        target_video_url=f"{{{{ params.target_video_url or {MEDIA} ~ '/target.mp4' }}}}",
-        deferrable=True,
-        pool=HEYGEN_POOL,
-    ).expand(source_image_url=plan.map(lambda row: row["source_image_url"]))
-    HeyGenPublishVideoOperator.partial(
-        task_id="publish", heygen_conn_id="{{ params.heygen_conn_id }}", preview=True
-    ).expand_kwargs(swaps.output.zip(plan).map(publish_kwargs))
+        items=faces_file(run_folder=RUN_FOLDER),
+        item_id="name",
+        request={
+            "source_image_url": "{face_url}",
+            "target_video_url": f"{{{{ params.target_video_url or {MEDIA} ~ '/target.mp4' }}}}",
+        },
+        publish_to=RUN_FOLDER,
+        manifest=f"{RUN_FOLDER}/manifest.jsonl",
+        max_in_flight=10,
+        max_failed=0.01,
+    )

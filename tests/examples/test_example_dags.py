@@ -98,15 +98,19 @@ def test_personalized_batch_publishes_one_video_per_face(
         {"name": "Ada Lovelace", "face_url": emulator.sample_url("face.jpg")},
         {"name": "grace", "face_url": emulator.sample_url("face2.jpg")},
     ]
-    airflow(env, "pools", "set", "heygen", "2", "HeyGen concurrent jobs", "--include-deferred")
+    before = emulator.stats()["submissions"].get("FaceswapNode", 0)
 
     airflow(env, "dags", "test", "heygen_personalized_batch", "--conf", json.dumps({"faces": faces}))
 
-    published = sorted(
-        p.name for p in (Path(examples_env["AIRFLOW_HOME"]) / "published" / "batch").rglob("*.mp4")
-    )
-    assert published == ["Ada-Lovelace.mp4", "grace.mp4"]
-    assert emulator.stats()["submissions"]["FaceswapNode"] >= 2
+    runs = list((Path(examples_env["AIRFLOW_HOME"]) / "published" / "batch").iterdir())
+    assert len(runs) == 1
+    assert sorted(p.name for p in runs[0].glob("*.mp4")) == ["Ada-Lovelace.mp4", "grace.mp4"]
+    rows = [json.loads(line) for line in (runs[0] / "manifest.jsonl").read_text().splitlines()]
+    assert [(row["item_id"], row["status"]) for row in rows] == [
+        ("Ada-Lovelace", "completed"),
+        ("grace", "completed"),
+    ]
+    assert emulator.stats()["submissions"]["FaceswapNode"] - before == 2, "one paid face swap per face"
 
 
 def connection(emulator: EmulatorHandle) -> str:
