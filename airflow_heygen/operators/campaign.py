@@ -21,6 +21,7 @@ from airflow_heygen.kinds import CAMPAIGN_KINDS
 from airflow_heygen.operators._common import HeyGenOperator
 from airflow_heygen.operators.publish import HeyGenPublishVideoOperator
 from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, HeyGenTaskMixin
+from airflow_heygen.validation import require_positive_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -129,9 +130,8 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
                 )
             if isinstance(max_failed, float) and max_failed > 1:
                 raise HeyGenInputError("max_failed", f"a share is at most 1.0, got {max_failed!r}")
-            for name, value in (("poll_interval", poll_interval), ("timeout", timeout)):
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                    raise HeyGenInputError(name, f"must be a positive number, got {value!r}")
+            poll_interval = require_positive_number("poll_interval", poll_interval)
+            timeout = require_positive_number("timeout", timeout)
         except HeyGenInputError as err:
             raise err.for_task(self.task_id) from None
         self.kind = kind

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_heygen.exceptions import HeyGenError
 from airflow_heygen.hooks.heygen_async import HeyGenAsyncHook, HeyGenAsyncSession
@@ -21,7 +21,7 @@ from airflow_heygen.hooks.jobs_async import get_job_async
 from airflow_heygen.job import Job, job_from_bulk_entry
 from airflow_heygen.kinds import JobKind, job_kind
 from airflow_heygen.retrying import retry_async
-from airflow_heygen.triggers.events import EVENT_ERROR, EVENT_TIMEOUT, scrubbed
+from airflow_heygen.triggers.events import EVENT_ERROR, EVENT_TIMEOUT, OneEventTrigger, scrubbed
 
 # Ids (and batch ids) one bulk statuses request may name.
 BULK_LIMIT = 100
@@ -47,7 +47,7 @@ def ended_entry(key: str, job: Job) -> dict[str, Any]:
     }
 
 
-class HeyGenCampaignTrigger(BaseTrigger):
+class HeyGenCampaignTrigger(OneEventTrigger):
     """
     Watch a campaign's running jobs; yield one event once ``resume_after`` of them ended, or once one
     ended ``hold`` seconds ago, or all ended, or at the deadline.
@@ -98,11 +98,6 @@ class HeyGenCampaignTrigger(BaseTrigger):
             "resume_after": self.resume_after,
             "hold": self.hold,
         }
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Read until enough jobs ended; yield exactly one event."""
-        event = await self._wait()
-        yield event
 
     async def _wait(self) -> TriggerEvent:
         hook = HeyGenAsyncHook(self.heygen_conn_id)

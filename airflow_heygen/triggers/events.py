@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_heygen.exceptions import (
     HeyGenApiRetiredError,
@@ -75,3 +76,19 @@ def scrubbed(hook: HeyGenAsyncHook, message: str) -> str:
     """``message`` without the connection's key, once the hook resolved it: events land in the database."""
     settings = hook._settings
     return settings.scrub(message) if settings is not None else message
+
+
+class OneEventTrigger(BaseTrigger):
+    """A trigger that computes its one event in :meth:`_wait` (errors included), then yields it."""
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait (:meth:`_wait`); yield exactly one event."""
+        # The event is yielded only once the status reader (and its HTTP session) is left: a generator
+        # suspended inside an ``async with`` is closed by asyncio at shutdown together with the context
+        # manager's own generator, which fails with "aclose(): asynchronous generator is already
+        # running" (dag.test() takes the first event and leaves the generator suspended).
+        event = await self._wait()
+        yield event
+
+    async def _wait(self) -> TriggerEvent:
+        raise NotImplementedError

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from airflow_heygen.exceptions import HeyGenError, HeyGenExecutionError
 from airflow_heygen.hooks.common import StatusChangeLog
@@ -23,6 +23,7 @@ from airflow_heygen.triggers.events import (
     EVENT_NOT_FOUND,
     EVENT_SUCCESS,
     EVENT_TIMEOUT,
+    OneEventTrigger,
     error_fields,
     event_of_end,
     raise_for_error_event,
@@ -38,7 +39,7 @@ DELETE_SECONDS = 20.0
 READ_PATIENCE = 0.25
 
 
-class HeyGenJobTrigger(BaseTrigger):
+class HeyGenJobTrigger(OneEventTrigger):
     """
     Poll a HeyGen job until it ends or its wall-clock deadline passes, then yield one event.
 
@@ -140,15 +141,6 @@ class HeyGenJobTrigger(BaseTrigger):
                 **more,
             }
         )
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll until the job ends or the deadline passes; yield exactly one event."""
-        # The event is yielded only once the status reader (and its HTTP session) is left: a generator
-        # suspended inside an ``async with`` is closed by asyncio at shutdown together with the context
-        # manager's own generator, which fails with "aclose(): asynchronous generator is already
-        # running" (dag.test() takes the first event and leaves the generator suspended).
-        event = await self._wait()
-        yield event
 
     async def _wait(self) -> TriggerEvent:
         """Poll until the job ends or the deadline passes; the one event to yield (errors included)."""
