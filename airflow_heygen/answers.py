@@ -17,7 +17,12 @@ from airflow_heygen.api import (
     Retry,
     parse_retry_after,
 )
-from airflow_heygen.exceptions import HeyGenApiRetiredError, HeyGenAuthError, HeyGenRequestError
+from airflow_heygen.exceptions import (
+    HeyGenApiRetiredError,
+    HeyGenAuthError,
+    HeyGenRequestError,
+    HeyGenSpendLimitError,
+)
 from airflow_heygen.kinds import WORKFLOW
 
 
@@ -123,6 +128,11 @@ def read_response(
         raise HeyGenAuthError(
             f"HeyGen rejected the API key (HTTP {status}: {_error_text(body, secret)}); "
             f"check the connection's API Key or {API_KEY_ENV_VAR}"
+        )
+    if status == 402:
+        raise HeyGenSpendLimitError(
+            f"HeyGen refused for lack of money (HTTP 402: {_error_text(body, secret)}); nothing was created. "
+            "Top up the account, or lower what the task creates"
         )
     if status == 429 or status >= 500:
         return Retry(f"HTTP {status}: {_error_text(body, secret)}", parse_retry_after(retry_after))

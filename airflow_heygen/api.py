@@ -28,6 +28,7 @@ from airflow_heygen.exceptions import (
     HeyGenInputError,
     HeyGenUnavailableError,
 )
+from airflow_heygen.spend.limits import SpendSettings
 from airflow_heygen.transport import Transport
 
 DEFAULT_BASE_URL = "https://api.heygen.com"
@@ -209,6 +210,7 @@ class ConnectionSettings:
     :param transport: proxies and TLS settings.
     :param create_timeout: seconds a single create (any POST: v3 creates, uploads, workflow
         submissions) may take; HeyGen's creates are slow at the tail.
+    :param spend: the rate table and balance floor of the connection's extra.
     """
 
     base_url: str
@@ -217,6 +219,7 @@ class ConnectionSettings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     transport: Transport = field(default_factory=Transport)
     create_timeout: float = DEFAULT_CREATE_TIMEOUT
+    spend: SpendSettings = field(default_factory=SpendSettings)
 
     def timeout_for(self, method: str) -> float:
         """
@@ -296,6 +299,7 @@ class ConnectionSettings:
             request_timeout=timeout,
             transport=Transport.from_extra(extra),
             create_timeout=create_timeout,
+            spend=SpendSettings.from_extra(extra),
         )
 
 

@@ -101,3 +101,11 @@ class HeyGenFailedForGoodError(AirflowFailException, HeyGenExecutionError):
 
     :param execution_id: the job concerned.
     """
+
+
+class HeyGenSpendLimitError(AirflowFailException, HeyGenError):
+    """
+    A create was refused before it was sent: its estimate is over the task's ``max_cost_usd``, or
+    would take the account below the connection's ``min_balance_usd``, or HeyGen answered 402
+    ``insufficient_credit``. No retry changes that, so the task fails at once.
+    """

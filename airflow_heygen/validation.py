@@ -89,6 +89,21 @@ def require_positive_number(field: str, value: object) -> float:
     return float(value)
 
 
+def optional_amount(field: str, value: object) -> float | None:
+    """
+    ``value`` as a non-negative number, or None when it is None.
+
+    :param field: the argument's name, for the error.
+    :param value: the value.
+    :raises HeyGenInputError: for anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise HeyGenInputError(field, f"must be a number >= 0 or None, got {_describe(value)}")
+    return float(value)
+
+
 def require_json(field: str, value: object) -> str:
     """
     ``value`` as JSON, which is what HeyGen receives; raise naming ``field`` if it is not

@@ -13,7 +13,7 @@ already made. A workflows submission has no key: once it may have been taken, it
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -25,6 +25,7 @@ from airflow_heygen.hooks.common import StatusChangeLog
 from airflow_heygen.job import Job, ids_from_create, job_from_single
 from airflow_heygen.kinds import WORKFLOW, JobKind, JobStatus, job_kind
 from airflow_heygen.retrying import retry_sync
+from airflow_heygen.spend.account import Account
 
 if TYPE_CHECKING:
     from airflow_heygen.api import ConnectionSettings
@@ -122,26 +123,7 @@ def account_text(account: Mapping[str, Any]) -> str:
 
     :param account: the ``data`` of ``GET /v3/users/me``.
     """
-    who = account.get("username") or account.get("email") or "unknown user"
-    wallet = account.get("wallet")
-    usage = account.get("usage_based")
-    subscription = account.get("subscription")
-    if isinstance(wallet, Mapping) and wallet.get("remaining_balance") is not None:
-        left = f"balance {wallet['remaining_balance']} {wallet.get('currency', '')}".rstrip()
-    elif isinstance(usage, Mapping) and usage.get("remaining_credits") is not None:
-        left = f"{usage['remaining_credits']} credits remaining"
-    elif isinstance(subscription, Mapping):
-        credits = subscription.get("credits") or {}
-        parts = [
-            f"{name.replace('_', ' ')} {value.get('remaining')}"
-            for name, value in credits.items()
-            if isinstance(value, Mapping) and value.get("remaining") is not None
-        ]
-        left = f"plan {subscription.get('plan')}" + (f", {', '.join(parts)} remaining" if parts else "")
-    else:
-        left = "no balance reported"
-    billing = account.get("billing_type")
-    return f"{who} ({billing + ' billing, ' if billing else ''}{left})"
+    return Account.from_data(account).text()
 
 
 class HeyGenJobsMixin:
@@ -313,6 +295,36 @@ class HeyGenJobsMixin:
                 raise HeyGenExecutionError(job_timeout_message(job_id, row.name, timeout), job_id)
             time.sleep(min(poll_interval, remaining))
 
+    def wait_for_jobs(
+        self, kind: str | JobKind, ids: Sequence[str], poll_interval: float, timeout: float
+    ) -> list[Job]:
+        """
+        Poll every job until each has ended (failed ones included, returned for the caller to judge);
+        fail at the timeout naming a job still running.
+
+        :param kind: the jobs' kind.
+        :param ids: their ids.
+        :param poll_interval: seconds between rounds of reads.
+        :param timeout: seconds to wait at most.
+        """
+        row = job_kind(kind)
+        deadline = time.monotonic() + timeout
+        wall_deadline = time.time() + timeout
+        done: dict[str, Job] = {}
+        while True:
+            for job_id in ids:
+                if job_id not in done:
+                    job = self.get_job(row, job_id, deadline=wall_deadline)
+                    if job.status.is_terminal:
+                        done[job_id] = job
+            if len(done) == len(ids):
+                return [done[job_id] for job_id in ids]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                running = next(job_id for job_id in ids if job_id not in done)
+                raise HeyGenExecutionError(job_timeout_message(running, row.name, timeout), running)
+            time.sleep(min(poll_interval, remaining))
+
     def delete_job(self, kind: str | JobKind, job_id: str) -> None:
         """
         Delete a job (HeyGen stops it, and its output goes); an unknown id is not an error.
@@ -349,10 +361,10 @@ class HeyGenJobsMixin:
         )
         return {name: data.get(name) for name in ("asset_id", "url", "mime_type", "size_bytes")}
 
-    def get_account(self) -> dict[str, Any]:
-        """The account (``GET /v3/users/me``): profile, billing type, remaining credits or balance."""
-        return dict(self._send("GET", ACCOUNT_ENDPOINT))
+    def get_account(self) -> Account:
+        """The account (``GET /v3/users/me``): profile, billing type, remaining balance or credits."""
+        return Account.from_data(self._send("GET", ACCOUNT_ENDPOINT))
 
     def account_summary(self) -> str:
         """One line for ``test_connection``: who the key belongs to and what is left on the account."""
-        return f"Connected to HeyGen at {self.settings.base_url} as {account_text(self.get_account())}"
+        return f"Connected to HeyGen at {self.settings.base_url} as {self.get_account().text()}"

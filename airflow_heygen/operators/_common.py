@@ -7,13 +7,16 @@ Importing this module stays cheap for DAG parsing: it imports no hook, trigger o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_heygen.exceptions import HeyGenInputError
 from airflow_heygen.links.heygen import HeyGenVideoLink
 from airflow_heygen.task_base import DEFAULT_CONN_ID, HeyGenTaskMixin, checked_waiting
 from airflow_heygen.templating import XComOriginsMixin
+from airflow_heygen.validation import optional_amount
 
 __all__ = ["DEFAULT_CONN_ID", "HeyGenOperator", "HeyGenSubmitOperator"]
 
@@ -54,6 +57,10 @@ class HeyGenSubmitOperator(HeyGenTaskMixin, HeyGenOperator):
         default: such a failure fails the task without retries; transient ones are resubmitted anyway.
     :param check_inputs: before paying, check with a bounded HEAD (or one-byte GET) that every input
         URL answers; a 4xx fails the task without retries, naming the field.
+    :param max_cost_usd: refuse, before anything is created, a create whose estimate exceeds this
+        (US dollars; the estimate reads the input media's duration); None: no cap.
+    :param expected_seconds: the output's expected length in seconds, for the estimate (instead of the
+        media's duration or the script's length).
     """
 
     operator_extra_links = (HeyGenVideoLink(),)
@@ -69,9 +76,16 @@ class HeyGenSubmitOperator(HeyGenTaskMixin, HeyGenOperator):
         resubmit_unconfirmed: bool = False,
         resubmit_failed: bool = False,
         check_inputs: bool = False,
+        max_cost_usd: float | None = None,
+        expected_seconds: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        try:
+            self.max_cost_usd = optional_amount("max_cost_usd", max_cost_usd)
+            self.expected_seconds = optional_amount("expected_seconds", expected_seconds)
+        except HeyGenInputError as err:
+            raise err.for_task(self.task_id) from None
         self.wait_for_completion = wait_for_completion
         waiting = checked_waiting(deferrable, poll_interval, timeout, self.task_id)
         self.deferrable, self.poll_interval, self.timeout = waiting
@@ -79,6 +93,42 @@ class HeyGenSubmitOperator(HeyGenTaskMixin, HeyGenOperator):
         self.resubmit_unconfirmed = resubmit_unconfirmed
         self.resubmit_failed = resubmit_failed
         self.check_inputs = check_inputs
+
+    def estimate_and_check(self, kind: str, body: Mapping[str, Any], count: int = 1) -> dict[str, Any]:
+        """
+        Estimate what creating ``count`` jobs of ``body`` costs, log it, and refuse (before anything is
+        sent) a create over ``max_cost_usd`` or below the connection's ``min_balance_usd``. Media are
+        read for their duration only where a limit needs the figure.
+
+        :param kind: the job kind.
+        :param body: the checked body of one job.
+        :param count: how many such jobs the create makes (a translation's languages).
+        :return: the estimate's fields for the result (``estimated_cost_usd``, ``estimate_basis``, ``rate``).
+        """
+        from airflow_heygen.spend.estimate import estimate, seconds_over_http
+        from airflow_heygen.spend.limits import check_spend
+
+        spend = self.hook.settings.spend
+        limited = self.max_cost_usd is not None or spend.min_balance_usd is not None
+        guess = estimate(
+            kind, body, spend.rates, seconds_over_http if limited else lambda _: None, self.expected_seconds
+        )
+        one = guess.cost_usd
+        cost = None if one is None else one * count
+        basis = guess.basis if count == 1 else f"{count} x ({guess.basis})"
+        self.log.info("Estimated HeyGen cost: %s", "unknown" if cost is None else f"${cost:.2f} = {basis}")
+        check_spend(
+            f"this {kind} create",
+            cost,
+            basis,
+            max_cost_usd=self.max_cost_usd,
+            min_balance_usd=spend.min_balance_usd,
+            account=self.hook.get_account,
+        )
+        fields = guess.to_dict()
+        fields["estimated_cost_usd"] = None if cost is None else round(cost, 4)
+        fields["estimate_basis"] = basis
+        return fields
 
     def check_input_urls(self, request: Any, root: str) -> None:
         """

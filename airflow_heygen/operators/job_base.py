@@ -21,6 +21,7 @@ from airflow_heygen.exceptions import (
     HeyGenInputError,
     HeyGenNoAnswerError,
     HeyGenRequestError,
+    HeyGenSpendLimitError,
 )
 from airflow_heygen.idempotency import KEY_TRUSTED_SECONDS, submission_key
 from airflow_heygen.job import Job
@@ -43,7 +44,7 @@ __all__ = [
 # Several ids of one record (a translation's languages) are saved joined by this.
 ID_SEPARATOR = ","
 # Refusals after which HeyGen certainly made no job (and released the key).
-CERTAIN_REFUSALS = (HeyGenInputError, HeyGenRequestError, HeyGenAuthError)
+CERTAIN_REFUSALS = (HeyGenInputError, HeyGenRequestError, HeyGenAuthError, HeyGenSpendLimitError)
 
 
 class HeyGenJobOperator(HeyGenSubmitOperator):
@@ -96,6 +97,8 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             raise HeyGenInputError("delete_on_kill", problem).for_task(self.task_id)
         self.delete_on_kill = delete_on_kill
         self.job_ids: list[str] = []
+        # The estimate of this task's create (estimated_cost_usd, estimate_basis, rate), once made.
+        self.spend: dict[str, Any] = {}
 
     @property
     def row(self) -> JobKind:
@@ -159,7 +162,9 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
                     return self.submitted_result(self.job_ids)
                 if self.deferrable:
                     self._defer_next({}, time.time() + self.timeout)
-                result = self.finish_jobs(self._poll_all(self.job_ids))
+                result = self._finished(
+                    self.hook.wait_for_jobs(self.row, self.job_ids, self.poll_interval, self.timeout)
+                )
             record.clear()
             return result
         finally:
@@ -198,6 +203,9 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         if fresh:
             if not kept:
                 self.check_input_urls(body, "body")
+            self.spend = self.estimate_and_check(
+                self.kind, self.body_for_parts(body, missing[:1]), count=len(missing)
+            )
             record.mark_in_flight(idempotency_key=saved_key, kept=kept)
         else:
             self.log.info("An earlier try's create got no answer: sending it again with the same key")
@@ -249,28 +257,6 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             self.log.warning("%s; creating it again with a new Idempotency-Key", error)
         return usable
 
-    def _poll_all(self, ids: Sequence[str]) -> list[Job]:
-        """Poll every job until each has ended, or fail at the timeout naming the ones still running."""
-        from airflow_heygen.exceptions import HeyGenExecutionError
-        from airflow_heygen.hooks.jobs import job_timeout_message
-
-        deadline = time.monotonic() + self.timeout
-        wall_deadline = time.time() + self.timeout
-        done: dict[str, Job] = {}
-        while True:
-            for job_id in ids:
-                if job_id not in done:
-                    job = self.hook.get_job(self.row, job_id, deadline=wall_deadline)
-                    if job.status.is_terminal:
-                        done[job_id] = job
-            if len(done) == len(ids):
-                return [done[job_id] for job_id in ids]
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                running = next(job_id for job_id in ids if job_id not in done)
-                raise HeyGenExecutionError(job_timeout_message(running, self.kind, self.timeout), running)
-            time.sleep(min(self.poll_interval, remaining))
-
     def _defer_next(self, done: dict[str, dict[str, Any]], deadline: float) -> NoReturn:
         """Hand the waiting for the next unfinished job to the triggerer."""
         from airflow_heygen.triggers.jobs import HeyGenJobTrigger
@@ -290,7 +276,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
                 workflow_type=self.workflow_type,
             ),
             method_name="resume",
-            kwargs={"job_ids": self.job_ids, "done": done, "deadline": deadline},
+            kwargs={"job_ids": self.job_ids, "done": done, "deadline": deadline, "spend": self.spend},
             timeout=timedelta(
                 seconds=max(0.0, deadline - time.time()) + self.poll_interval + DEFER_TIMEOUT_BUFFER
             ),
@@ -304,6 +290,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         job_ids: list[str] | None = None,
         done: dict[str, dict[str, Any]] | None = None,
         deadline: float | None = None,
+        spend: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """
         After a trigger's event: note the job's end, defer again for a job still running, or finish.
@@ -313,9 +300,11 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         :param job_ids: every job of this task.
         :param done: the results of the jobs that ended before.
         :param deadline: the Unix time the waiting ends.
+        :param spend: the create's estimate, made before deferring.
         """
         from airflow_heygen.triggers.jobs import job_from_event
 
+        self.spend = dict(spend or {})
         # The event names the one job of a single-job kind (an earlier release's execution event too);
         # several jobs (a translation's) come from the deferral's kwargs or this task's XCom.
         named = event.get("job_id", event.get("execution_id"))
@@ -336,7 +325,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
                         if not other.status.is_terminal:
                             self._defer_next(done, deadline or time.time() + self.timeout)
                         done[job_id] = other.to_result()
-                final = self.finish_jobs([Job.from_result(done[job_id]) for job_id in self.job_ids])
+                final = self._finished([Job.from_result(done[job_id]) for job_id in self.job_ids])
         finally:
             self.close_hook()
         self._record(context, self.request_body()).clear()
@@ -357,6 +346,18 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after a trigger's event (the name earlier releases deferred with)."""
         return self.resume(context, event)
+
+    def _finished(self, jobs: Sequence[Job]) -> dict[str, Any]:
+        """:meth:`finish_jobs`, with what the jobs cost: the estimate and ``cost_usd`` with its rate."""
+        from airflow_heygen.spend.estimate import spent
+
+        result = self.finish_jobs(jobs)
+        outputs = [(job.output.get("duration"), job.video_url) for job in jobs]
+        result.update(
+            spent(self.kind, self.request_body(), self.hook.settings.spend.rates, outputs, self.spend)
+        )
+        self.log.info("HeyGen spent: %s", result["cost_usd"] if result["cost_usd"] is not None else "unknown")
+        return result
 
     def submitted_result(self, ids: Sequence[str]) -> dict[str, Any]:
         """The result without waiting: the job, ``pending`` (a workflows execution: ``submitted``)."""

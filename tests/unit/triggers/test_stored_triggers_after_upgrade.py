@@ -42,6 +42,8 @@ def fernet_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     get_fernet.cache_clear()
 
+SPEND_FIELDS = ("estimated_cost_usd", "cost_usd", "rate")
+
 
 def stored_and_loaded(classpath: str, kwargs: dict[str, Any]) -> BaseTrigger:
     """The row as Airflow stores it, inflated as ``TriggerRunner.create_triggers`` inflates it."""
@@ -156,7 +158,8 @@ async def test_a_stored_execution_row_completes_and_resumes_the_task(
     result = resumed(faceswap(emulator), "execute_complete", event)
 
     video_url = answer["data"]["output"]["video_url"]
-    assert set(result) == {"execution_id", "workflow_type", "status", "video_url", "output"}
+    # The documented result, plus the spend fields every result carries now.
+    assert set(result) == {"execution_id", "workflow_type", "status", "video_url", "output", *SPEND_FIELDS}
     assert result == {**result, "execution_id": execution_id, "workflow_type": "FaceswapNode"}
     assert (result["status"], result["video_url"]) == ("completed", video_url)
     assert submitted[0] - before[0] == 1
@@ -210,7 +213,7 @@ async def test_a_stored_video_row_completes_and_resumes_the_task(
     # What today's operator defers with: method "resume" and these kwargs.
     result = resumed(operator, "resume", event, job_ids=[video_id], done={}, deadline=row["deadline"])
 
-    assert set(result) == {"kind", "id", "status", "video_url", "output"}
+    assert set(result) == {"kind", "id", "status", "video_url", "output", *SPEND_FIELDS}
     assert (result["kind"], result["id"], result["status"]) == ("video", video_id, "completed")
     assert result["video_url"] == read["data"]["video_url"]
     assert creates(emulator) == submitted, "the resume read the video; it created nothing"
@@ -232,7 +235,8 @@ def test_an_event_fired_before_the_upgrade_resumes_the_task_after_it(emulator: E
 
     result = resumed(faceswap(emulator), "execute_complete", {**event, "execution": old_result})
 
-    assert result == old_result
+    # Face swap has no published rate: its cost is unknown, not guessed.
+    assert result == {**old_result, "estimated_cost_usd": None, "cost_usd": None, "rate": None}
     assert creates(emulator) == before, "resuming pays for nothing"
     failed = {**old_result, "status": "failed", "error": {"code": "no_face_detected", "message": "No face"}}
     with pytest.raises(HeyGenFailedForGoodError, match=r"node-gw-before.*no_face_detected"):
