@@ -62,6 +62,7 @@ class ItemRecord:
     :param failure_code: HeyGen's code of the failure.
     :param submitted_at: Unix time its create was sent.
     :param finished_at: Unix time it was seen ending.
+    :param cost_usd: what its video cost by the rate table, once finished (None when unknown).
     """
 
     status: ItemStatus
@@ -73,6 +74,7 @@ class ItemRecord:
     failure_code: str | None = None
     submitted_at: float | None = None
     finished_at: float | None = None
+    cost_usd: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stored form: only the fields that are set."""

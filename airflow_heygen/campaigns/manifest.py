@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_heygen.campaigns.costs import CampaignCosts
 from airflow_heygen.campaigns.items import Item
 from airflow_heygen.campaigns.ledger import CampaignLedger
 
@@ -26,6 +27,8 @@ MANIFEST_FIELDS = (
     "failure",
     "submitted_at",
     "finished_at",
+    "estimated_cost_usd",
+    "cost_usd",
 )
 
 
@@ -33,18 +36,23 @@ def _time(value: float | None) -> str | None:
     return None if value is None else datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")
 
 
-def manifest_rows(items: Sequence[Item], ledger: CampaignLedger) -> list[dict[str, Any]]:
+def manifest_rows(
+    items: Sequence[Item], ledger: CampaignLedger, costs: CampaignCosts
+) -> list[dict[str, Any]]:
     """
     One row per item, in the items' order, with :data:`MANIFEST_FIELDS`.
 
     :param items: the campaign's items.
     :param ledger: what is known of them.
+    :param costs: their estimates.
     """
     rows = []
     for item in items:
         record = ledger.get(item.item_id)
+        estimated = costs.item(item.item_id)
         if record is None:
-            rows.append(dict.fromkeys(MANIFEST_FIELDS) | {"item_id": item.item_id, "status": "pending"})
+            pending = {"item_id": item.item_id, "status": "pending", "estimated_cost_usd": estimated}
+            rows.append(dict.fromkeys(MANIFEST_FIELDS) | pending)
             continue
         rows.append(
             {
@@ -56,6 +64,8 @@ def manifest_rows(items: Sequence[Item], ledger: CampaignLedger) -> list[dict[st
                 "failure": record.failure,
                 "submitted_at": _time(record.submitted_at),
                 "finished_at": _time(record.finished_at),
+                "estimated_cost_usd": estimated,
+                "cost_usd": record.cost_usd,
             }
         )
     return rows
@@ -79,3 +89,20 @@ def write_manifest(path: ObjectStoragePath, rows: Sequence[dict[str, Any]]) -> N
             staged.land(True)
         finally:
             staged.discard()
+
+
+def failed_items(ledger: CampaignLedger) -> list[str]:
+    """
+    The failed and in-doubt items with their reason, for the task's error.
+
+    :param ledger: the campaign's records.
+    """
+    from airflow_heygen.campaigns.ledger import ItemStatus
+
+    lines = []
+    for item_id in ledger.with_status(ItemStatus.FAILED, ItemStatus.IN_DOUBT):
+        record = ledger.get(item_id)
+        assert record is not None
+        job = f", job {record.job_id}" if record.job_id else ""
+        lines.append(f"{item_id} ({record.status.value}{job}): {record.failure}")
+    return lines

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_heygen.campaigns.costs import CampaignCosts
 from airflow_heygen.campaigns.items import CampaignKind, Item
 from airflow_heygen.campaigns.ledger import BatchMarker, CampaignLedger, ItemRecord, ItemStatus
 from airflow_heygen.exceptions import (
@@ -18,11 +19,13 @@ from airflow_heygen.exceptions import (
     HeyGenInputError,
     HeyGenNoAnswerError,
     HeyGenRequestError,
+    HeyGenSpendLimitError,
     HeyGenUnavailableError,
 )
 from airflow_heygen.hooks.batches import MAX_BATCH_ITEMS
 from airflow_heygen.idempotency import KEY_TRUSTED_SECONDS, idempotency_key
 from airflow_heygen.kinds import JobStatus
+from airflow_heygen.spend.estimate import finished_cost
 from airflow_heygen.state import fingerprint
 from airflow_heygen.triggers.campaign import batch_key
 
@@ -70,6 +73,7 @@ class CampaignRunner:
     :param items: the checked items.
     :param settings: how the campaign runs.
     :param log: the task's logger.
+    :param costs: the items' estimates and the rates.
     """
 
     def __init__(
@@ -79,7 +83,11 @@ class CampaignRunner:
         items: Sequence[Item],
         settings: CampaignSettings,
         log: Any,
+        costs: CampaignCosts,
     ) -> None:
+        self.costs = costs
+        # Why submitting stopped for good in this try (HeyGen refused for lack of money), if it did.
+        self.stopped: str | None = None
         self.hook = hook
         self.ledger = ledger
         self.items = items
@@ -138,8 +146,14 @@ class CampaignRunner:
             job_id = str(entry.get("job_id") or record.job_id or "")
             status = str(entry.get("status"))
             if status == JobStatus.COMPLETED.value:
-                url = entry.get("video_url") or self.hook.get_job(row, job_id).video_url
-                self.ledger.set(item_id, record.ended_as(ItemStatus.COMPLETED, job_id=job_id, video_url=url))
+                url, duration = entry.get("video_url"), None
+                if not url:  # a bulk entry: the job's own read has the URL and the duration
+                    job = self.hook.get_job(row, job_id)
+                    url, duration = job.video_url, job.output.get("duration")
+                body = self.by_id[item_id].body
+                cost, _ = finished_cost(row.name, body, self.costs.spend.rates, duration, url)
+                done = record.ended_as(ItemStatus.COMPLETED, job_id=job_id, video_url=url, cost_usd=cost)
+                self.ledger.set(item_id, done)
             else:
                 failure = entry.get("failure") or (
                     "HeyGen does not know the job"
@@ -251,7 +265,7 @@ class CampaignRunner:
 
     def submit(self) -> None:
         """Submit pending items while there is room and the failures are within budget."""
-        if self.over_budget:
+        if self.over_budget or self.stopped:
             return
         pending = self.pending()
         if self.settings.kind.batched:
@@ -277,10 +291,13 @@ class CampaignRunner:
                 self.log.warning("Campaign item %s: %s", item.item_id, err)
                 self._end_unconfirmed([item.item_id], LOST_REPLY)
                 continue
+            except HeyGenSpendLimitError as err:
+                self._stop(item.item_id, err)
+                return
             except (HeyGenRequestError, HeyGenInputError) as err:
-                if isinstance(err, HeyGenAuthError) or "HTTP 402" in str(err):
+                if isinstance(err, HeyGenAuthError):
                     self.ledger.forget(item.item_id)
-                    raise  # no item can be paid for: stop the campaign
+                    raise  # no item can be created with this key: stop the campaign
                 record = ItemRecord(ItemStatus.FAILED, submitted_at=time.time())
                 self.ledger.set(item.item_id, record.ended_as(ItemStatus.FAILED, failure=str(err)))
                 continue
@@ -313,7 +330,18 @@ class CampaignRunner:
                     item_id, ItemRecord(ItemStatus.SUBMITTING, batch=number, submitted_at=marker.sent_at)
                 )
             self.ledger.flush()  # the marker and its key are stored before the POST
-            self._send_batch(number, marker)
+            try:
+                self._send_batch(number, marker)
+            except HeyGenSpendLimitError as err:
+                self._stop(None, err)
+                return
+
+    def _stop(self, item_id: str | None, err: Exception) -> None:
+        """HeyGen refused for lack of money: the item goes back to pending, nothing more is submitted."""
+        if item_id is not None:
+            self.ledger.forget(item_id)
+        self.stopped = str(err)
+        self.log.error("Campaign stops submitting: %s", err)
 
     def _send_batch(self, number: int, marker: BatchMarker) -> None:
         """Send (or resend, with its key) a marked batch; its items run once HeyGen answers."""
@@ -321,7 +349,7 @@ class CampaignRunner:
         bodies = [self.by_id[item_id].body for item_id in marker.items]
         try:
             batch_id = self.hook.create_batch(row, bodies, marker.key)
-        except (HeyGenRequestError, HeyGenInputError):
+        except (HeyGenRequestError, HeyGenInputError, HeyGenSpendLimitError):
             # Refused: HeyGen made nothing and released the key.
             for item_id in marker.items:
                 self.ledger.forget(item_id)
@@ -342,7 +370,7 @@ class CampaignRunner:
         """Whether nothing runs and nothing more will be submitted."""
         if self.in_flight() or self.ledger.with_status(ItemStatus.COMPLETED):
             return False
-        return self.over_budget or not self.pending()
+        return self.over_budget or self.stopped is not None or not self.pending()
 
     def skip_pending(self) -> None:
         """Mark the items never submitted as skipped (the campaign stopped: too many failures)."""
@@ -353,6 +381,7 @@ class CampaignRunner:
     def summary(self, manifest: str | None) -> dict[str, Any]:
         """The task's result: counts by status and the manifest's URI."""
         counts = self.ledger.counts(self.by_id)
+        costs = [r.cost_usd for r in (self.ledger.get(i) for i in self.by_id) if r and r.cost_usd is not None]
         return {
             "total": len(self.items),
             "completed": counts.get("completed", 0),
@@ -360,14 +389,6 @@ class CampaignRunner:
             "in_doubt": counts.get("in_doubt", 0),
             "skipped": counts.get("skipped", 0),
             "manifest": manifest,
+            "estimated_cost_usd": self.costs.total,
+            "cost_usd": round(sum(costs), 4) if costs else None,
         }
-
-    def failed_items(self) -> list[str]:
-        """The failed and in-doubt items with their reason, for the task's error."""
-        lines = []
-        for item_id in self.ledger.with_status(ItemStatus.FAILED, ItemStatus.IN_DOUBT):
-            record = self.ledger.get(item_id)
-            assert record is not None
-            job = f", job {record.job_id}" if record.job_id else ""
-            lines.append(f"{item_id} ({record.status.value}{job}): {record.failure}")
-        return lines

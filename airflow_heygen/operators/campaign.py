@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import AssetAlias
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_heygen.exceptions import HeyGenInputError, HeyGenUnavailableError
+from airflow_heygen.exceptions import HeyGenInputError, HeyGenSpendLimitError, HeyGenUnavailableError
 from airflow_heygen.kinds import CAMPAIGN_KINDS
 from airflow_heygen.operators._common import HeyGenOperator
 from airflow_heygen.operators.publish import HeyGenPublishVideoOperator
 from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, HeyGenTaskMixin
-from airflow_heygen.validation import require_positive_number
+from airflow_heygen.validation import optional_amount, require_positive_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -85,6 +85,9 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
     :param timeout: seconds one try may wait for the campaign (a retry resumes it).
     :param resubmit_unconfirmed: submit again the items whose create got no answer.
     :param retry_failed: a task retry submits the failed items again.
+    :param max_cost_usd: refuse the whole campaign, before any create, when its estimate (the sum of its
+        items') exceeds this (US dollars); None: no cap.
+    :param expected_seconds: each item's expected output seconds, for the estimate.
     """
 
     template_fields: Sequence[str] = (
@@ -113,6 +116,8 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         timeout: float = DEFAULT_TIMEOUT,
         resubmit_unconfirmed: bool = False,
         retry_failed: bool = False,
+        max_cost_usd: float | None = None,
+        expected_seconds: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -130,6 +135,8 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
                 )
             if isinstance(max_failed, float) and max_failed > 1:
                 raise HeyGenInputError("max_failed", f"a share is at most 1.0, got {max_failed!r}")
+            self.max_cost_usd = optional_amount("max_cost_usd", max_cost_usd)
+            self.expected_seconds = optional_amount("expected_seconds", expected_seconds)
             poll_interval = require_positive_number("poll_interval", poll_interval)
             timeout = require_positive_number("timeout", timeout)
         except HeyGenInputError as err:
@@ -183,6 +190,7 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         return self._step(context, runner, deadline or time.time() + self.timeout)
 
     def _runner(self, context: Context, *, starting: bool) -> CampaignRunner:
+        from airflow_heygen.campaigns.costs import CampaignCosts
         from airflow_heygen.campaigns.items import CampaignKind, checked_items, items_fingerprint, read_rows
         from airflow_heygen.campaigns.ledger import CampaignLedger
         from airflow_heygen.campaigns.runner import CampaignRunner, CampaignSettings
@@ -222,7 +230,18 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
                 map_index if isinstance(map_index, int) else -1,
             ),
         )
-        runner = CampaignRunner(self.hook, ledger, items, settings, self.log)
+        costs = CampaignCosts.for_step(
+            kind,
+            items,
+            self.hook.settings.spend,
+            store,
+            first=starting and not ledger.resumed,
+            max_cost_usd=self.max_cost_usd,
+            expected_seconds=self.expected_seconds,
+            account=self.hook.get_account,
+            log=self.log,
+        )
+        runner = CampaignRunner(self.hook, ledger, items, settings, self.log, costs)
         if starting:
             if not ledger.resumed:
                 self._check_nothing_published(runner)
@@ -306,13 +325,22 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         if path is not None:
             from airflow_heygen.campaigns.manifest import manifest_rows, write_manifest
 
-            write_manifest(path, manifest_rows(runner.items, runner.ledger))
+            write_manifest(path, manifest_rows(runner.items, runner.ledger, runner.costs))
 
     def _finish(self, context: Context, runner: CampaignRunner) -> dict[str, Any]:
+        if runner.stopped is not None:
+            runner.skip_pending()
+            self._write_manifest(runner)
+            raise HeyGenSpendLimitError(
+                f"The campaign stopped submitting: {runner.stopped}. Every item's state is in the manifest; "
+                "the items never submitted are 'skipped'"
+            )
         if runner.over_budget:
             runner.skip_pending()
             self._write_manifest(runner)
-            failed = runner.failed_items()
+            from airflow_heygen.campaigns.manifest import failed_items
+
+            failed = failed_items(runner.ledger)
             shown = "; ".join(failed[:20]) + (f"; and {len(failed) - 20} more" if len(failed) > 20 else "")
             error = AirflowException if self.retry_failed else AirflowFailException
             raise error(
@@ -322,7 +350,11 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         summary = runner.summary(self._manifest_uri())
         self._announce(context, runner)
         runner.ledger.clear()
-        self.log.info("HeyGen campaign ended: %s", summary)
+        runner.costs.forget(context["task_state_store"])
+        spent = summary["cost_usd"]
+        self.log.info(
+            "HeyGen campaign ended: %s; spent %s", summary, "unknown" if spent is None else f"${spent:,.2f}"
+        )
         return summary
 
     def _announce(self, context: Context, runner: CampaignRunner) -> None:

@@ -67,6 +67,9 @@ def test_a_face_swap_campaign_pays_each_item_once_and_publishes_all(
         "in_doubt": 0,
         "skipped": 0,
         "manifest": f"file://{tmp_path}/manifest.jsonl",
+        # Face swap has no published rate and the connection gives none: unknown, not guessed.
+        "estimated_cost_usd": None,
+        "cost_usd": None,
     }
     assert counts.delta("jobs_created", "workflow_execution") == 30, "one paid job per item"
     rows = manifest(tmp_path)
