@@ -130,6 +130,11 @@ class HeyGenSubmitOperator(HeyGenTaskMixin, HeyGenOperator):
         fields["estimate_basis"] = basis
         return fields
 
+    def _pushed(self, context: Any, key: str) -> Any:
+        """An XCom this task instance pushed before deferring."""
+        ti = context["ti"]
+        return ti.xcom_pull(task_ids=self.task_id, key=key, map_indexes=getattr(ti, "map_index", None))
+
     def check_input_urls(self, request: Any, root: str) -> None:
         """
         With ``check_inputs``, check every http(s) URL in ``request`` before anything is paid.

@@ -157,6 +157,10 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             with self.reporting_failures():
                 self.job_ids = self._attach_or_create(record, body, context)
                 self._push_ids(context)
+                if self.spend:  # for the result of a resume that gets no deferral kwargs (dag.test)
+                    context["ti"].xcom_push(
+                        key="estimated_cost_usd", value=self.spend.get("estimated_cost_usd")
+                    )
                 if not self.wait_for_completion:
                     record.clear()
                     return self.submitted_result(self.job_ids)
@@ -304,7 +308,11 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         """
         from airflow_heygen.triggers.jobs import job_from_event
 
-        self.spend = dict(spend or {})
+        self.spend = (
+            dict(spend)
+            if spend is not None
+            else {"estimated_cost_usd": self._pushed(context, "estimated_cost_usd")}
+        )
         # The event names the one job of a single-job kind (an earlier release's execution event too);
         # several jobs (a translation's) come from the deferral's kwargs or this task's XCom.
         named = event.get("job_id", event.get("execution_id"))
@@ -336,9 +344,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
         The ids this task instance pushed before deferring: ``dag.test()`` resumes a task with the
         event alone, without the kwargs it deferred with.
         """
-        ti = context["ti"]
-        map_index = getattr(ti, "map_index", None)
-        pushed = ti.xcom_pull(task_ids=self.task_id, key=self.id_xcom_key, map_indexes=map_index)
+        pushed = self._pushed(context, self.id_xcom_key)
         if isinstance(pushed, str):
             return [pushed]
         return [str(job_id) for job_id in pushed] if isinstance(pushed, list) else []

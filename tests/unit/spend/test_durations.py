@@ -51,7 +51,9 @@ def _write_video(path: Path, seconds: float, options: dict[str, str]) -> None:
         stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
         rng = np.random.default_rng(1)
         for _ in range(int(seconds * 25)):
-            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                rng.integers(0, 255, (240, 320, 3), dtype=np.uint8), format="rgb24"
+            )
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
 
