@@ -247,7 +247,10 @@ async def set_faults(request: web.Request) -> web.Response:
 
 
 async def release_jobs(request: web.Request) -> web.Response:
-    """``POST /_admin/release``: jobs waiting out their latency complete now; answers how many."""
+    """
+    ``POST /_admin/release``: jobs waiting out their latency complete now, batch items waiting for a
+    plan slot complete once they have one; answers how many.
+    """
     return web.json_response({"released": request.app[SERVICES].runner.release()})
 
 

@@ -10,12 +10,21 @@ slots wait, in order, for slots to free up.
 
 from __future__ import annotations
 
+import enum
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
-# Called with a job id when the job got its slot; True when it waited for it (its latency then
-# starts when it starts, not at its create).
-StartJob = Callable[[str, bool], None]
+
+class SlotStart(str, enum.Enum):
+    """How a job got its slot, which says when its injected latency runs."""
+
+    AT_ONCE = "at_once"  # at its create (or at start-up): latency counted from its create
+    AFTER_WAIT = "after_wait"  # it waited for the slot: latency counted from now, when it starts
+    RELEASED = "released"  # it waited, and a release came meanwhile: no latency left
+
+
+# Hands a job that got its slot to the render queue.
+StartJob = Callable[[str, SlotStart], None]
 
 
 class PlanSlots:
@@ -33,8 +42,9 @@ class PlanSlots:
         self._limit = limit
         self._start = start
         self._held: set[str] = set()
-        # An ordered dict, not a deque: a deleted waiting job leaves it in O(1).
-        self._waiting: OrderedDict[str, None] = OrderedDict()
+        # An ordered dict, not a deque: a deleted waiting job leaves it in O(1). The value says
+        # whether a release came while it waited.
+        self._waiting: OrderedDict[str, bool] = OrderedDict()
         self._max = 0
 
     @property
@@ -89,9 +99,9 @@ class PlanSlots:
         if self.free > 0:
             self._held.add(job_id)
             self._observe()
-            self._start(job_id, False)
+            self._start(job_id, SlotStart.AT_ONCE)
         else:
-            self._waiting[job_id] = None
+            self._waiting[job_id] = False
 
     def release(self, job_id: str) -> None:
         """
@@ -107,10 +117,21 @@ class PlanSlots:
     def fill(self) -> None:
         """Give free slots to waiting jobs, oldest first (also after the limit was raised)."""
         while self._waiting and len(self._held) < self._limit():
-            job_id, _ = self._waiting.popitem(last=False)
+            job_id, released = self._waiting.popitem(last=False)
             self._held.add(job_id)
             self._observe()
-            self._start(job_id, True)
+            self._start(job_id, SlotStart.RELEASED if released else SlotStart.AFTER_WAIT)
+
+    def release_waiting(self) -> int:
+        """
+        Mark every job waiting for a slot released: it completes as soon as it has rendered.
+
+        :return: how many were not marked yet.
+        """
+        fresh = [job_id for job_id, released in self._waiting.items() if not released]
+        for job_id in fresh:
+            self._waiting[job_id] = True
+        return len(fresh)
 
     def reset_max(self) -> None:
         """Start :attr:`max_in_flight` again from the jobs in flight now."""

@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from airflow_heygen.emulator.concurrency import PlanSlots
+from airflow_heygen.emulator.concurrency import PlanSlots, SlotStart
 from airflow_heygen.emulator.failures import FailureCode, injected_message
 from airflow_heygen.emulator.media_probe import MediaProbe
 from airflow_heygen.emulator.models import ExecutionStatus
@@ -228,8 +228,8 @@ class JobRunner:
         self._backend = backend
         self._media_dir = media_dir
         self._workers = workers
-        # Each entry says whether the job waited for its slot: its latency then starts when it runs.
-        self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        # Each entry says how the job got its plan slot, which says when its latency runs.
+        self._queue: asyncio.Queue[tuple[str, SlotStart]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._rendering = 0
         self.slots = PlanSlots(plan_concurrency, self._put)
@@ -257,10 +257,10 @@ class JobRunner:
 
         :param job_id: its id.
         """
-        self._put(job_id, False)
+        self._put(job_id, SlotStart.AT_ONCE)
 
-    def _put(self, job_id: str, waited: bool) -> None:
-        self._queue.put_nowait((job_id, waited))
+    def _put(self, job_id: str, start: SlotStart) -> None:
+        self._queue.put_nowait((job_id, start))
 
     @property
     def queued(self) -> int:
@@ -274,15 +274,16 @@ class JobRunner:
 
     def release(self) -> int:
         """
-        End the injected latency of every job waiting it out now, so that they complete at once; jobs
-        submitted later wait theirs as usual. Lets a test hold renders for as long as it needs, then end
-        them as soon as what it waited for has happened.
+        End the injected latency of every job waiting it out now, so that they complete at once, and of
+        every batch item waiting for a plan slot, so that it completes as soon as it has its slot and
+        has rendered; jobs submitted later wait theirs as usual. Lets a test hold renders for as long as
+        it needs, then end them as soon as what it waited for has happened.
 
         :return: how many jobs were released.
         """
         released, self._released = self._released, asyncio.Event()
         released.set()
-        return self._waiting
+        return self._waiting + self.slots.release_waiting()
 
     def _find(self, job_id: str) -> tuple[JobStore, RunnableJob] | None:
         for store in self._stores:
@@ -298,15 +299,15 @@ class JobRunner:
 
     async def _work(self) -> None:
         while True:
-            execution_id, waited = await self._queue.get()
+            execution_id, start = await self._queue.get()
             try:
-                await self._run(execution_id, waited)
+                await self._run(execution_id, start)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("job %s could not be run", execution_id)
 
-    async def _run(self, job_id: str, waited: bool) -> None:
+    async def _run(self, job_id: str, start: SlotStart) -> None:
         found = self._find(job_id)
         if found is None or found[1].status.is_final:
             self.slots.release(job_id)
@@ -314,9 +315,11 @@ class JobRunner:
         store, job = found
         now = time.time()
         changes: dict[str, Any] = {}
-        if waited:
+        if start is SlotStart.AFTER_WAIT:
             # Its latency is its render time: it starts now, not when the batch was created.
             changes["ready_at"] = now + max(job.ready_at - job.created_at, 0.0)
+        elif start is SlotStart.RELEASED:
+            changes["ready_at"] = now
         job = job.with_status(ExecutionStatus.RUNNING, now, **changes)
         await store.put(job)
         if job.inject_failure:
