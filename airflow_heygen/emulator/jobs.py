@@ -360,8 +360,10 @@ class JobRunner:
             code = outcome.code or FailureCode.INTERNAL_ERROR.value
             final = job.with_status(ExecutionStatus.FAILED, now, error_message=outcome.error, error_code=code)
             log.info("%s %s failed (%s): %s", job.job_id, job.label, code, outcome.error)
-        await store.put(final)
+        # The slot frees in the same step as the job turns terminal in memory (put's first, synchronous
+        # part): a client that reads it final can create again at once.
         self.slots.release(job.job_id)
+        await store.put(final)
 
     async def stop(self) -> None:
         """Cancel workers and pending completions, then stop the backend."""
