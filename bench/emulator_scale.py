@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,7 @@ async def workflows_campaign(base_url: str, sample: str, jobs: int, lanes: int) 
                 assert status == 200, answer
                 path = f"{EXECUTIONS}/{answer['data']['execution_id']}"
                 while True:
-                    status, answer = await timings.timed("poll", lambda p=path: _json(session, "GET", p))
+                    status, answer = await timings.timed("poll", partial(_json, session, "GET", path))
                     if answer["data"]["status"] in ("completed", "failed"):
                         break
                     await asyncio.sleep(POLL_SECONDS)
@@ -168,9 +169,9 @@ async def v3_campaign(base_url: str, sample: str, jobs: int) -> tuple[float, Tim
         picker = random.Random(7)
         while batch_ids:
             query = f"/v3/videos/statuses?batch_ids={batch_ids[0]}"
-            _, answer = await timings.timed("bulk statuses", lambda q=query: _json(session, "GET", q))
+            _, answer = await timings.timed("bulk statuses", partial(_json, session, "GET", query))
             sampled = f"/v3/videos/{picker.choice(video_ids)}"
-            await timings.timed("single read", lambda v=sampled: _json(session, "GET", v))
+            await timings.timed("single read", partial(_json, session, "GET", sampled))
             if all(entry["status"] in ("completed", "failed") for entry in answer["data"]):
                 batch_ids.pop(0)
             else:
