@@ -15,7 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_heygen.emulator.creates import CREDIT_MESSAGE, LOST_REPLY, lose_reply, slow_create
+from airflow_heygen.emulator.creates import (
+    CREDIT_MESSAGE,
+    LOST_REPLY,
+    lose_reply,
+    plan_refusal,
+    slow_create,
+)
 from airflow_heygen.emulator.error_envelope import (
     V3_PREFIX,
     ErrorCode,
@@ -120,14 +126,21 @@ async def submit_execution(request: web.Request) -> web.Response:
         submission = parse_submission(payload, services.config.data_dir)
     except InvalidParameter as exc:
         return api_error(400, ErrorCode.INVALID_PARAMETER.value, str(exc), param=exc.param)
+    refusal = plan_refusal(request, 1)
+    if refusal is not None:
+        message, headers = refusal
+        return api_error(429, ErrorCode.RATE_LIMIT_EXCEEDED.value, message, headers=headers)
     create = services.faults.plan_create()
     if create.insufficient_credit:
         services.stats.record_fault("insufficient_credit")
         return api_error(402, ErrorCode.INSUFFICIENT_CREDIT.value, CREDIT_MESSAGE)
+    execution_id = new_execution_id()
+    # No await since plan_refusal(): the slot it saw free is still free.
+    services.runner.slots.reserve([execution_id])
     plan = services.faults.plan_job()
     now = time.time()
     execution = Execution(
-        execution_id=new_execution_id(),
+        execution_id=execution_id,
         workflow_type=submission.workflow_type,
         input=submission.input,
         status=ExecutionStatus.SUBMITTED,
@@ -137,7 +150,11 @@ async def submit_execution(request: web.Request) -> web.Response:
         inject_failure=plan.fail,
         injected_code=plan.fail_code,
     )
-    await services.store.put(execution)
+    try:
+        await services.store.put(execution)
+    except BaseException:
+        services.runner.slots.release(execution_id)
+        raise
     services.stats.record_submission(submission.workflow_type.value)
     if plan.fail:
         services.stats.record_fault("failed_job")
@@ -202,6 +219,8 @@ async def healthz(request: web.Request) -> web.Response:
             "assets": len(services.assets),
             "queued": services.runner.queued,
             "rendering": services.runner.rendering,
+            "in_flight": services.runner.slots.in_flight,
+            "waiting_for_slot": services.runner.slots.waiting,
             "samples": sample_names(),
         }
     )
@@ -222,11 +241,16 @@ async def set_faults(request: web.Request) -> web.Response:
         faults.update(changes)
     except ValueError as exc:
         return api_error(400, ErrorCode.INVALID_PARAMETER.value, str(exc))
+    # A raised plan_concurrency starts the batch items waiting for a slot now.
+    request.app[SERVICES].runner.slots.fill()
     return web.json_response(faults.to_json())
 
 
 async def release_jobs(request: web.Request) -> web.Response:
-    """``POST /_admin/release``: jobs waiting out their latency complete now; answers how many."""
+    """
+    ``POST /_admin/release``: jobs waiting out their latency complete now, batch items waiting for a
+    plan slot complete once they have one; answers how many.
+    """
     return web.json_response({"released": request.app[SERVICES].runner.release()})
 
 
@@ -235,7 +259,9 @@ def _stats(services: EmulatorServices) -> dict[str, Any]:
     for kind, counts in _job_counts(services).items():
         jobs[kind] = dict(counts)
     jobs["assets"] = len(services.assets)
-    return services.stats.snapshot(services.store.counts_by_status(), jobs)
+    snapshot = services.stats.snapshot(services.store.counts_by_status(), jobs)
+    snapshot.update(services.runner.slots.to_json())
+    return snapshot
 
 
 def _job_counts(services: EmulatorServices) -> dict[str, Counter[str]]:
@@ -254,6 +280,7 @@ async def reset_stats(request: web.Request) -> web.Response:
     """``POST /_admin/reset-stats``: zero the counters (state such as ``executions`` stays)."""
     services = request.app[SERVICES]
     services.stats.reset()
+    services.runner.slots.reset_max()
     return web.json_response(_stats(services))
 
 

@@ -14,6 +14,8 @@ from airflow_heygen.emulator.failures import FailureCode, check_code
 from airflow_heygen.emulator.render.landmarks import EngineChoice
 
 ENV_PREFIX = "HEYGEN_EMULATOR_"
+# HeyGen's pay-as-you-go plan renders 10 jobs at once (enterprise plans 20 or more).
+DEFAULT_PLAN_CONCURRENCY = 10
 
 
 class RenderMode(str, enum.Enum):
@@ -104,6 +106,10 @@ class FaultSettings:
     :param retire_workflows: None (the workflows API is served), or 404 or 410: every /v1/workflows
         request is answered with that status and creates nothing, as HeyGen would once it retired the
         /v1 APIs (announced from 2026-11-01; whether the workflows API survived is not public).
+    :param plan_concurrency: jobs the plan renders at once (HeyGen's pay-as-you-go plan: 10), across
+        both APIs; a single create beyond it is answered 429 ``rate_limit_exceeded`` with
+        ``Retry-After: retry_after``, batch items beyond it wait for a slot (see
+        :mod:`airflow_heygen.emulator.concurrency`).
     """
 
     latency: LatencyRange = field(default_factory=LatencyRange)
@@ -116,6 +122,7 @@ class FaultSettings:
     lost_reply_rate: float = 0.0
     create_delay: float = 0.0
     retire_workflows: int | None = None
+    plan_concurrency: int = DEFAULT_PLAN_CONCURRENCY
 
     def __post_init__(self) -> None:
         for name in _FRACTIONS:
@@ -128,6 +135,7 @@ class FaultSettings:
             raise ValueError("create_delay must be a non-negative number of seconds")
         check_code(self.fail_code, "fail_code")
         _retirement_status(self.retire_workflows)
+        _plan_concurrency(self.plan_concurrency)
 
     def updated(self, changes: Mapping[str, Any]) -> FaultSettings:
         """
@@ -135,7 +143,7 @@ class FaultSettings:
 
         :param changes: any of the fields (``latency``, ``rate_limit_rate``, ``error_rate``,
             ``fail_rate``, ``fail_code``, ``retry_after``, ``insufficient_credit_rate``, ``lost_reply_rate``,
-            ``create_delay``, ``retire_workflows``).
+            ``create_delay``, ``retire_workflows``, ``plan_concurrency``).
         :raises ValueError: on an unknown field or an invalid value.
         """
         unknown = set(changes) - set(FAULT_FIELDS)
@@ -157,6 +165,8 @@ class FaultSettings:
                 values[name] = check_code(value, name)
             elif name == "retire_workflows":
                 values[name] = _retirement_status(value)
+            elif name == "plan_concurrency":
+                values[name] = _plan_concurrency(value)
             else:
                 values[name] = _fraction(value, name)
         return FaultSettings(**values)
@@ -179,6 +189,7 @@ FAULT_FIELDS = (
     "lost_reply_rate",
     "create_delay",
     "retire_workflows",
+    "plan_concurrency",
 )
 # The answers a retired workflows API may give: the route is gone (404) or said to be gone (410).
 RETIREMENT_STATUSES = (404, 410)
@@ -199,6 +210,22 @@ def _retirement_status(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value in RETIREMENT_STATUSES:
         return value
     raise ValueError(f"retire_workflows must be 404, 410 or null, got {value!r}")
+
+
+def _plan_concurrency(value: object) -> int:
+    """
+    ``plan_concurrency`` checked: a positive integer (also as text, from the environment).
+
+    :param value: the setting as given.
+    :raises ValueError: for anything else.
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError(f"plan_concurrency must be a positive integer, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -286,6 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(RETIREMENT_STATUSES),
         help="answer every /v1/workflows request with this status (404 or 410), as if HeyGen retired "
         "the workflows API (default: served)",
+    )
+    add(
+        "--plan-concurrency",
+        type=int,
+        help=f"jobs rendered at once across both APIs; single creates beyond it are answered 429, "
+        f"batch items beyond it wait (default {DEFAULT_PLAN_CONCURRENCY})",
     )
     add("--seed", type=int, help="seed making fault injection deterministic")
     add("--request-log", type=Path, help="JSON-lines file of /v1 and /v3 requests (method, path, body)")

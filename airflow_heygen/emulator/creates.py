@@ -1,4 +1,7 @@
-"""Faults that only creates get (v1 submissions and v3 POST creates): slow, 402, lost reply."""
+"""
+What only creates get (v1 submissions and v3 POST creates): the faults (slow, 402, lost reply) and
+the plan's concurrency limit (429).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,28 @@ from airflow_heygen.emulator.services import SERVICES
 # Set on a request whose reply was dropped, so the request counters say "lost" instead of 200.
 LOST_REPLY = "heygen_emulator_lost_reply"
 CREDIT_MESSAGE = "Insufficient credit to create this job; add credit and retry"
+
+
+def plan_refusal(request: web.Request, jobs: int) -> tuple[str, dict[str, str]] | None:
+    """
+    Whether a single create of ``jobs`` jobs exceeds the plan's concurrency: if so (the refusal is
+    counted as the fault ``concurrency_limited``), the 429 message and its integer ``Retry-After``.
+    Call it right before creating, with no ``await`` until the slots are reserved.
+
+    :param request: the create.
+    :param jobs: the jobs it would create.
+    :return: None when the slots are free, else the message and headers of the 429.
+    """
+    services = request.app[SERVICES]
+    slots = services.runner.slots
+    if jobs <= slots.free:
+        return None
+    services.stats.record_fault("concurrency_limited")
+    message = (
+        f"Concurrent job limit of the plan reached ({slots.in_flight} of {slots.limit} in progress); "
+        "retry once a job has finished"
+    )
+    return message, {"Retry-After": str(services.faults.settings.retry_after)}
 
 
 async def slow_create(request: web.Request) -> None:

@@ -63,7 +63,8 @@ class FaultInjector:
 
     Every API request draws exactly once, every valid create exactly twice and every accepted job
     exactly twice, whatever the rates, so the same seed and the same sequence of requests give the
-    same faults. Creates draw from their own generator so that adding them left the request and
+    same faults. A create the plan's concurrency refuses draws nothing (it is refused before), like
+    an invalid one. Creates draw from their own generator so that adding them left the request and
     job sequences of a seed as they were; ``fail_next`` forces failures without drawing, so it
     leaves them as they were too.
 

@@ -12,12 +12,13 @@ import multiprocessing
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from airflow_heygen.emulator.concurrency import PlanSlots, SlotStart
 from airflow_heygen.emulator.failures import FailureCode, injected_message
 from airflow_heygen.emulator.media_probe import MediaProbe
 from airflow_heygen.emulator.models import ExecutionStatus
@@ -42,6 +43,10 @@ class RunnableJob(Protocol):
     @property
     def status(self) -> ExecutionStatus:
         """Where it is in its lifecycle."""
+
+    @property
+    def created_at(self) -> float:
+        """Unix time of its create."""
 
     @property
     def ready_at(self) -> float:
@@ -201,23 +206,33 @@ class JobRunner:
     """
     Runs jobs on a fixed number of worker tasks; completion waits for the injected latency without
     holding a worker. One queue serves every store, so v1 and v3 jobs share the render workers.
+    A job reaches the queue only once it holds one of the plan's slots (:attr:`slots`), and gives
+    its slot back when it is terminal.
 
     :param stores: the stores jobs live in (ids are unique across them).
     :param backend: what renders.
     :param media_dir: where outputs go.
     :param workers: jobs rendered at once.
+    :param plan_concurrency: the plan's concurrency in force (read at each use).
     """
 
     def __init__(
-        self, stores: Sequence[JobStore], backend: RenderBackend, media_dir: Path, workers: int
+        self,
+        stores: Sequence[JobStore],
+        backend: RenderBackend,
+        media_dir: Path,
+        workers: int,
+        plan_concurrency: Callable[[], int],
     ) -> None:
         self._stores = list(stores)
         self._backend = backend
         self._media_dir = media_dir
         self._workers = workers
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        # Each entry says how the job got its plan slot, which says when its latency runs.
+        self._queue: asyncio.Queue[tuple[str, SlotStart]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
         self._rendering = 0
+        self.slots = PlanSlots(plan_concurrency, self._put)
         # Set by release(): every job then waiting out its latency completes at once. A new event
         # serves the jobs after it, so that they wait as usual.
         self._released = asyncio.Event()
@@ -225,24 +240,27 @@ class JobRunner:
 
     def start(self, pending: Sequence[RunnableJob]) -> None:
         """
-        Start the worker tasks and re-queue unfinished jobs.
+        Start the worker tasks and re-queue unfinished jobs (those beyond the plan's slots wait).
 
         :param pending: jobs found unfinished at start, oldest first.
         """
         for _ in range(self._workers):
             self._spawn(self._work())
         for job in pending:
-            self.enqueue(job.job_id)
+            self.slots.admit(job.job_id)
         if pending:
             log.info("re-queued %d unfinished job(s)", len(pending))
 
     def enqueue(self, job_id: str) -> None:
         """
-        Queue a job for rendering.
+        Queue a stored job whose slot :meth:`PlanSlots.reserve` took (a single create).
 
         :param job_id: its id.
         """
-        self._queue.put_nowait(job_id)
+        self._put(job_id, SlotStart.AT_ONCE)
+
+    def _put(self, job_id: str, start: SlotStart) -> None:
+        self._queue.put_nowait((job_id, start))
 
     @property
     def queued(self) -> int:
@@ -256,15 +274,16 @@ class JobRunner:
 
     def release(self) -> int:
         """
-        End the injected latency of every job waiting it out now, so that they complete at once; jobs
-        submitted later wait theirs as usual. Lets a test hold renders for as long as it needs, then end
-        them as soon as what it waited for has happened.
+        End the injected latency of every job waiting it out now, so that they complete at once, and of
+        every batch item waiting for a plan slot, so that it completes as soon as it has its slot and
+        has rendered; jobs submitted later wait theirs as usual. Lets a test hold renders for as long as
+        it needs, then end them as soon as what it waited for has happened.
 
         :return: how many jobs were released.
         """
         released, self._released = self._released, asyncio.Event()
         released.set()
-        return self._waiting
+        return self._waiting + self.slots.release_waiting()
 
     def _find(self, job_id: str) -> tuple[JobStore, RunnableJob] | None:
         for store in self._stores:
@@ -280,20 +299,28 @@ class JobRunner:
 
     async def _work(self) -> None:
         while True:
-            execution_id = await self._queue.get()
+            execution_id, start = await self._queue.get()
             try:
-                await self._run(execution_id)
+                await self._run(execution_id, start)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("job %s could not be run", execution_id)
 
-    async def _run(self, job_id: str) -> None:
+    async def _run(self, job_id: str, start: SlotStart) -> None:
         found = self._find(job_id)
         if found is None or found[1].status.is_final:
+            self.slots.release(job_id)
             return
         store, job = found
-        job = job.with_status(ExecutionStatus.RUNNING, time.time())
+        now = time.time()
+        changes: dict[str, Any] = {}
+        if start is SlotStart.AFTER_WAIT:
+            # Its latency is its render time: it starts now, not when the batch was created.
+            changes["ready_at"] = now + max(job.ready_at - job.created_at, 0.0)
+        elif start is SlotStart.RELEASED:
+            changes["ready_at"] = now
+        job = job.with_status(ExecutionStatus.RUNNING, now, **changes)
         await store.put(job)
         if job.inject_failure:
             outcome = injected_outcome(job)
@@ -323,6 +350,7 @@ class JobRunner:
             for name in (f"{job.job_id}.mp4", outcome.caption_file):
                 if name:
                     (self._media_dir / name).unlink(missing_ok=True)
+            self.slots.release(job.job_id)
             return
         now = time.time()
         if outcome.error is None:
@@ -332,6 +360,9 @@ class JobRunner:
             code = outcome.code or FailureCode.INTERNAL_ERROR.value
             final = job.with_status(ExecutionStatus.FAILED, now, error_message=outcome.error, error_code=code)
             log.info("%s %s failed (%s): %s", job.job_id, job.label, code, outcome.error)
+        # The slot frees in the same step as the job turns terminal in memory (put's first, synchronous
+        # part): a client that reads it final can create again at once.
+        self.slots.release(job.job_id)
         await store.put(final)
 
     async def stop(self) -> None:

@@ -91,7 +91,10 @@ class EmulatorServer:
                 config.workers, data_dir.resolve(), config.face_engine, config.log_level
             )
             engine_name = resolve_engine_name(config.face_engine)
-        self._jobs = JobRunner([self._store, jobs], backend, media_dir, config.workers)
+        faults = FaultInjector(config.faults, config.seed)
+        self._jobs = JobRunner(
+            [self._store, jobs], backend, media_dir, config.workers, lambda: faults.settings.plan_concurrency
+        )
         self._jobs.start(pending)
         if config.request_log is not None:
             self._request_log = RequestLog(config.request_log)
@@ -99,7 +102,7 @@ class EmulatorServer:
             config=config,
             store=self._store,
             runner=self._jobs,
-            faults=FaultInjector(config.faults, config.seed),
+            faults=faults,
             stats=StatsRecorder(),
             samples=samples,
             media_dir=media_dir,

@@ -26,6 +26,7 @@ FAULT_KINDS = (
     "lost_reply",
     "slow_create",
     "workflows_retired",
+    "concurrency_limited",
 )
 _KEPT_BULK_SIZES = 1000
 

@@ -62,6 +62,8 @@ class EmulatorOptions:
     :param create_delay: seconds each create waits before it is processed.
     :param retire_workflows: 404 or 410: every /v1/workflows request answers that status (the
         workflows API retired); None serves it.
+    :param plan_concurrency: jobs rendered at once across both APIs (default 10): single creates
+        beyond it are answered 429, batch items beyond it wait for a slot.
     :param seed: fault injection seed.
     :param public_url: base URL of output links.
     :param request_log: JSON-lines file of /v1 requests.
@@ -86,6 +88,7 @@ class EmulatorOptions:
     lost_reply_rate: float | None = None
     create_delay: float | None = None
     retire_workflows: int | None = None
+    plan_concurrency: int | None = None
     seed: int | None = None
     public_url: str | None = None
     request_log: str | Path | None = None
@@ -355,7 +358,7 @@ class EmulatorHandle:
         :param changes: any of ``latency``, ``rate_limit_rate``, ``error_rate``, ``fail_rate``,
             ``fail_code`` (the failure code of the jobs ``fail_rate`` fails), ``retry_after``,
             ``insufficient_credit_rate``, ``lost_reply_rate``, ``create_delay``, ``retire_workflows``
-            (404, 410 or None), ``lost_replies``
+            (404, 410 or None), ``plan_concurrency`` (jobs rendered at once), ``lost_replies``
             (the next N accepted creates lose their reply), ``fail_next`` (a list: each next
             accepted job, in acceptance order, takes its first entry: a failure code it fails with,
             or None to leave it to ``fail_rate``; it replaces the remaining list), ``seed``.

@@ -305,9 +305,11 @@ def test_admin_faults_roundtrip(stub_emulator: EmulatorHandle) -> None:
         "lost_reply_rate",
         "create_delay",
         "retire_workflows",
+        "plan_concurrency",
         "lost_replies",
         "seed",
     }
+    assert original["plan_concurrency"] == 10, "HeyGen's pay-as-you-go plan is the default"
     changed = stub_emulator.set_faults(latency="0-0.1", retry_after=3)
     assert changed["latency"] == "0-0.1"
     assert changed["retry_after"] == 3
@@ -337,6 +339,7 @@ def test_admin_stats_count_and_reset(stub_emulator: EmulatorHandle) -> None:
         "lost_reply": 0,
         "slow_create": 0,
         "workflows_retired": 0,
+        "concurrency_limited": 0,
     }
     assert stats["jobs_created"]["workflow_execution"] == 2
     assert sum(stats["executions"].values()) >= 2

@@ -45,7 +45,10 @@ async def _poll_concurrently(base_url: str, ids: list[str]) -> list[float]:
 
 
 def test_responsive_with_1000_in_flight(make_data_dir: Callable[[], Path]) -> None:
-    with run_emulator(make_data_dir(), render="stub", latency=120, workers=2) as emulator:
+    # All 1,000 are in flight at once: the plan's concurrency must not refuse them.
+    with run_emulator(
+        make_data_dir(), render="stub", latency=120, workers=2, plan_concurrency=IN_FLIGHT
+    ) as emulator:
         started = time.perf_counter()
         ids = asyncio.run(_submit_many(emulator.base_url, faceswap_body(emulator), IN_FLIGHT))
         submit_seconds = time.perf_counter() - started

@@ -102,6 +102,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             render="stub",
             api_key=CONNECTION_KEY,
             request_log=tmp / "emulator" / "requests.jsonl",
+            # 10 renders held at once, beside renders of killed tasks that outlast their test: more
+            # than the plan's default 10, which is not what these tests are about.
+            plan_concurrency=1000,
         ) as emulator,
         run_emulator(
             tmp / "env-emulator",

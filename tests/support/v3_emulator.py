@@ -15,6 +15,10 @@ import pytest
 from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
 from tests.conftest import heygen_connection_uri
 
+# The plan concurrency of the shared emulator: far above the default 10, because jobs a test leaves
+# rendering (e.g. 60 s renders outlasting a killed task) add up over the session, and none of these
+# tests is about the plan's limit (tests/emulator/test_plan_concurrency.py is).
+SHARED_PLAN_CONCURRENCY = 1000
 # Between tests: no faults, and no forced failure left over from a test's fail_next.
 QUIET = {
     "lost_replies": 0,
@@ -33,7 +37,12 @@ def v3_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHa
     """A stub-rendering emulator with a request log, shared by the v3 tests."""
     data_dir = tmp_path_factory.mktemp("v3-emulator")
     with run_emulator(
-        data_dir, render="stub", request_log=data_dir / "requests.jsonl", seed=11, startup_timeout=180
+        data_dir,
+        render="stub",
+        request_log=data_dir / "requests.jsonl",
+        seed=11,
+        startup_timeout=180,
+        plan_concurrency=SHARED_PLAN_CONCURRENCY,
     ) as handle:
         yield handle
 

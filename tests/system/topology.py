@@ -218,6 +218,9 @@ def run_topology(tmp: Path) -> Iterator[Topology]:
                 render="stub",
                 api_key=API_KEY,
                 latency=RENDER_SECONDS,
+                # 20 deferred renders are held at once, and renders of killed tasks outlast their test:
+                # the pool, not the plan's concurrency (10 by default), is what these tests bound.
+                plan_concurrency=1000,
                 request_log=tmp / "emulator" / "requests.jsonl",
             )
         )

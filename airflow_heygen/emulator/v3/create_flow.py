@@ -1,6 +1,7 @@
 """
 The path of every v3 create: ``Idempotency-Key`` replay or 409, the slow-create delay, validation,
-injected 402, the job(s), the remembered answer, and possibly a lost reply.
+the plan's concurrency (429, single creates only), injected 402, the job(s), the remembered answer,
+and possibly a lost reply.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from airflow_heygen.emulator.creates import CREDIT_MESSAGE, lose_reply, slow_create
+from airflow_heygen.emulator.creates import CREDIT_MESSAGE, lose_reply, plan_refusal, slow_create
 from airflow_heygen.emulator.models import ExecutionStatus
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices
 from airflow_heygen.emulator.v3.errors import V3Error
@@ -28,6 +29,7 @@ async def idempotent_create(
     create_kind: str,
     validate: Callable[[], Awaitable[S]],
     commit: Callable[[S], Awaitable[dict[str, Any]]],
+    slots_needed: Callable[[S], int] | None = None,
 ) -> web.StreamResponse:
     """
     Run one create under its ``Idempotency-Key`` (scope: method and concrete path).
@@ -35,7 +37,10 @@ async def idempotent_create(
     :param request: the create.
     :param create_kind: stats key of the endpoint (``video``, ``video_batch``, ``asset``, ...).
     :param validate: reads and checks the request; raises :class:`V3Error`; creates nothing.
-    :param commit: creates what the valid request asks for and returns the answer body.
+    :param commit: creates what the valid request asks for and returns the answer body; it must
+        reserve its slots before its first ``await`` (see :func:`create_jobs`).
+    :param slots_needed: for a single create, the plan slots the valid request takes: too few free
+        answers 429 and creates nothing. None (batches, assets) is never refused for concurrency.
     """
     services = request.app[SERVICES]
     scope = f"{request.method} {request.path}"
@@ -56,6 +61,11 @@ async def idempotent_create(
     try:
         await slow_create(request)
         spec = await validate()
+        # A replay answered above is never refused: it creates nothing.
+        refusal = plan_refusal(request, slots_needed(spec)) if slots_needed is not None else None
+        if refusal is not None:
+            message, headers = refusal
+            raise V3Error(429, "rate_limit_exceeded", message, headers=headers)
         plan = services.faults.plan_create()
         if plan.insufficient_credit:
             services.stats.record_fault("insufficient_credit")
@@ -81,36 +91,48 @@ async def create_jobs(
     item_index: int | None = None,
 ) -> list[V3Job]:
     """
-    Store and queue one job per spec (each draws its latency and failure like a v1 job).
+    Store and queue one job per spec (each draws its latency and failure like a v1 job). A single
+    create's jobs take their plan slots at once (the caller checked they are free); a batch item's
+    job starts when a slot is free, in order.
 
     :param services: the emulator's services.
     :param specs: the jobs to create.
     :param batch_id: their batch, if any.
     :param item_index: their item's index in the batch.
+    :raises V3Error: 429 when a single create finds too few free slots (its caller checks first, so
+        only a caller that awaited in between meets it).
     """
     jobs = []
     for spec in specs:
         plan = services.faults.plan_job()
         now = time.time()
-        job = V3Job(
-            job_id=new_v3_id(),
-            kind=spec.kind,
-            render_kind=spec.render_kind,
-            input=spec.input,
-            meta=spec.meta,
-            status=ExecutionStatus.SUBMITTED,
-            created_at=now,
-            updated_at=now,
-            ready_at=now + plan.latency,
-            inject_failure=plan.fail,
-            injected_code=plan.fail_code,
-            batch_id=batch_id,
-            item_index=item_index,
+        jobs.append(
+            V3Job(
+                job_id=new_v3_id(),
+                kind=spec.kind,
+                render_kind=spec.render_kind,
+                input=spec.input,
+                meta=spec.meta,
+                status=ExecutionStatus.SUBMITTED,
+                created_at=now,
+                updated_at=now,
+                ready_at=now + plan.latency,
+                inject_failure=plan.fail,
+                injected_code=plan.fail_code,
+                batch_id=batch_id,
+                item_index=item_index,
+            )
         )
+    slots = services.runner.slots
+    if batch_id is None and not slots.reserve(job.job_id for job in jobs):
+        raise V3Error(429, "rate_limit_exceeded", "Concurrent job limit of the plan reached; retry later")
+    for job in jobs:
         await services.jobs.put(job)
-        services.stats.record_created(spec.kind.value)
-        if plan.fail:
+        services.stats.record_created(job.kind.value)
+        if job.inject_failure:
             services.stats.record_fault("failed_job")
-        services.runner.enqueue(job.job_id)
-        jobs.append(job)
+        if batch_id is None:
+            services.runner.enqueue(job.job_id)
+        else:
+            slots.admit(job.job_id)
     return jobs

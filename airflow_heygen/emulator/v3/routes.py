@@ -134,7 +134,7 @@ def _create(resource: Resource) -> Handler:
         async def commit(specs: list[JobSpec]) -> dict[str, Any]:
             return {"data": resource.answer(await create_jobs(services, specs))}
 
-        return await idempotent_create(request, resource.kind.value, validate, commit)
+        return await idempotent_create(request, resource.kind.value, validate, commit, len)
 
     return create
 
@@ -177,6 +177,7 @@ def _delete(resource: Resource) -> Handler:
         services = request.app[SERVICES]
         job = _job(services, resource, request.match_info[resource.id_param])
         await services.jobs.delete(job.job_id)
+        services.runner.slots.release(job.job_id)  # deleted is terminal: its slot frees up
         for name in (job.output_file, job.caption_file):
             if name:
                 (services.media_dir / name).unlink(missing_ok=True)
