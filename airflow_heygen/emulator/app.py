@@ -31,7 +31,7 @@ from airflow_heygen.emulator.error_envelope import (
     json_errors_middleware,
 )
 from airflow_heygen.emulator.faults import RequestFault
-from airflow_heygen.emulator.models import Execution, ExecutionStatus, new_execution_id
+from airflow_heygen.emulator.models import Execution, new_execution_id
 from airflow_heygen.emulator.retirement import retired_workflows_middleware
 from airflow_heygen.emulator.samples import sample_names
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices, public_base
@@ -138,17 +138,11 @@ async def submit_execution(request: web.Request) -> web.Response:
     # No await since plan_refusal(): the slot it saw free is still free.
     services.runner.slots.reserve([execution_id])
     plan = services.faults.plan_job()
-    now = time.time()
     execution = Execution(
         execution_id=execution_id,
         workflow_type=submission.workflow_type,
         input=submission.input,
-        status=ExecutionStatus.SUBMITTED,
-        created_at=now,
-        updated_at=now,
-        ready_at=now + plan.latency,
-        inject_failure=plan.fail,
-        injected_code=plan.fail_code,
+        **plan.new_job(time.time()),
     )
     try:
         await services.store.put(execution)

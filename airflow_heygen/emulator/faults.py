@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow_heygen.emulator.config import FaultSettings
 from airflow_heygen.emulator.failures import check_code
+from airflow_heygen.emulator.models import ExecutionStatus
 
 
 class RequestFault(str, enum.Enum):
@@ -41,6 +42,21 @@ class JobPlan:
     def fail(self) -> bool:
         """Whether the job ends failed."""
         return self.fail_code is not None
+
+    def new_job(self, now: float) -> dict[str, Any]:
+        """
+        The fields every new job (v1 execution or v3 job) takes from its plan and creation time.
+
+        :param now: Unix time of its create.
+        """
+        return {
+            "status": ExecutionStatus.SUBMITTED,
+            "created_at": now,
+            "updated_at": now,
+            "ready_at": now + self.latency,
+            "inject_failure": self.fail,
+            "injected_code": self.fail_code,
+        }
 
 
 @dataclass(frozen=True)

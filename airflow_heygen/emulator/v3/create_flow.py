@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from airflow_heygen.emulator.creates import CREDIT_MESSAGE, lose_reply, plan_refusal, slow_create
-from airflow_heygen.emulator.models import ExecutionStatus
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices
 from airflow_heygen.emulator.v3.errors import V3Error
 from airflow_heygen.emulator.v3.idempotency import KeyState, idempotency_key, in_flight_error
@@ -105,7 +104,6 @@ async def create_jobs(
     jobs = []
     for spec in specs:
         plan = services.faults.plan_job()
-        now = time.time()
         jobs.append(
             V3Job(
                 job_id=new_v3_id(),
@@ -113,14 +111,9 @@ async def create_jobs(
                 render_kind=spec.render_kind,
                 input=spec.input,
                 meta=spec.meta,
-                status=ExecutionStatus.SUBMITTED,
-                created_at=now,
-                updated_at=now,
-                ready_at=now + plan.latency,
-                inject_failure=plan.fail,
-                injected_code=plan.fail_code,
                 batch_id=batch_id,
                 item_index=item_index,
+                **plan.new_job(time.time()),
             )
         )
     slots = services.runner.slots
