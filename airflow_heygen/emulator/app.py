@@ -260,7 +260,7 @@ async def set_faults(request: web.Request) -> web.Response:
         services.faults.update({k: v for k, v in changes.items() if k not in BILLING_FIELDS})
     except ValueError as exc:
         return api_error(400, ErrorCode.INVALID_PARAMETER.value, str(exc))
-    services.billing.apply(billing)
+    services.billing.apply(billing, refill=bool({"billing", "balance_usd"} & set(changes)))
     # A raised plan_concurrency starts the batch items waiting for a slot now.
     services.runner.slots.fill()
     return web.json_response(_settings(services))

@@ -174,14 +174,14 @@ class Account:
         """
         return self._settings.updated(changes)
 
-    def apply(self, settings: BillingSettings) -> None:
+    def apply(self, settings: BillingSettings, refill: bool) -> None:
         """
-        Use new settings; a new ``billing`` or ``balance_usd`` starts the money over from them.
+        Use new settings.
 
         :param settings: from :meth:`check`.
+        :param refill: start the money over from them (``billing`` or ``balance_usd`` was set, even
+            to its current value: setting the balance is how a test tops it up or drains it).
         """
-        old = self._settings
-        refill = (settings.billing, settings.balance_usd) != (old.billing, old.balance_usd)
         self._settings = settings
         if refill:
             self._fill()
