@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_heygen.emulator.prices import DEFAULT_FACESWAP_RATE_USD_PER_S, Price
+from airflow_heygen.emulator.setting_changes import current_values
 
 DEFAULT_BALANCE_USD = 1000.0
 SUBSCRIPTION_PLAN = "pro"
@@ -91,10 +92,7 @@ class BillingSettings:
         :param changes: any of :data:`BILLING_FIELDS`.
         :raises ValueError: on an unknown field or an invalid value.
         """
-        unknown = set(changes) - set(BILLING_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown billing setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {name: getattr(self, name) for name in BILLING_FIELDS}
+        values = current_values(self, BILLING_FIELDS, changes, "billing")
         for name, value in changes.items():
             values[name] = _billing_type(value) if name == "billing" else _non_negative(value, name)
         return BillingSettings(**values)

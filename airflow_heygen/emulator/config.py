@@ -14,6 +14,7 @@ from airflow_heygen.emulator.billing import BILLING_FIELDS, BillingSettings, Bil
 from airflow_heygen.emulator.failures import FailureCode, check_code
 from airflow_heygen.emulator.latency import LatencyRange
 from airflow_heygen.emulator.render.landmarks import EngineChoice
+from airflow_heygen.emulator.setting_changes import current_values
 
 ENV_PREFIX = "HEYGEN_EMULATOR_"
 # HeyGen's pay-as-you-go plan renders 10 jobs at once (enterprise plans 20 or more).
@@ -100,10 +101,7 @@ class FaultSettings:
             ``create_delay``, ``retire_workflows``, ``plan_concurrency``).
         :raises ValueError: on an unknown field or an invalid value.
         """
-        unknown = set(changes) - set(FAULT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {name: getattr(self, name) for name in FAULT_FIELDS}
+        values = current_values(self, FAULT_FIELDS, changes, "fault")
         for name, value in changes.items():
             if name == "latency":
                 values[name] = LatencyRange.parse(value)
