@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airflow_heygen.emulator.billing import BILLING_FIELDS, InsufficientCredit
 from airflow_heygen.emulator.creates import (
     CREDIT_MESSAGE,
     LOST_REPLY,
@@ -31,7 +32,7 @@ from airflow_heygen.emulator.error_envelope import (
     json_errors_middleware,
 )
 from airflow_heygen.emulator.faults import RequestFault
-from airflow_heygen.emulator.models import Execution, new_execution_id
+from airflow_heygen.emulator.models import Execution, WorkflowType, new_execution_id
 from airflow_heygen.emulator.retirement import retired_workflows_middleware
 from airflow_heygen.emulator.samples import sample_names
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices, public_base
@@ -126,6 +127,10 @@ async def submit_execution(request: web.Request) -> web.Response:
         submission = parse_submission(payload, services.config.data_dir)
     except InvalidParameter as exc:
         return api_error(400, ErrorCode.INVALID_PARAMETER.value, str(exc), param=exc.param)
+    price = await services.output_seconds.workflow_price(
+        submission.workflow_type, submission.input, services.billing.settings.faceswap_rate_usd_per_s
+    )
+    # No await from here until the job is stored: the plan slot and the money must still be there.
     refusal = plan_refusal(request, 1)
     if refusal is not None:
         message, headers = refusal
@@ -134,6 +139,11 @@ async def submit_execution(request: web.Request) -> web.Response:
     if create.insufficient_credit:
         services.stats.record_fault("insufficient_credit")
         return api_error(402, ErrorCode.INSUFFICIENT_CREDIT.value, CREDIT_MESSAGE)
+    what = "face swap" if submission.workflow_type is WorkflowType.FACESWAP else "workflow execution"
+    try:
+        charge = services.billing.charge([price], what)
+    except InsufficientCredit as exc:
+        return api_error(402, ErrorCode.INSUFFICIENT_CREDIT.value, str(exc))
     execution_id = new_execution_id()
     # No await since plan_refusal(): the slot it saw free is still free.
     services.runner.slots.reserve([execution_id])
@@ -148,6 +158,7 @@ async def submit_execution(request: web.Request) -> web.Response:
         await services.store.put(execution)
     except BaseException:
         services.runner.slots.release(execution_id)
+        services.billing.refund(charge)
         raise
     services.stats.record_submission(submission.workflow_type.value)
     if plan.fail:
@@ -220,24 +231,33 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+def _settings(services: EmulatorServices) -> dict[str, Any]:
+    return {**services.faults.to_json(), **services.billing.settings.to_json()}
+
+
 async def get_faults(request: web.Request) -> web.Response:
-    """``GET /_admin/faults``: current fault settings and seed."""
-    return web.json_response(request.app[SERVICES].faults.to_json())
+    """``GET /_admin/faults``: current fault and billing settings and seed."""
+    return web.json_response(_settings(request.app[SERVICES]))
 
 
 async def set_faults(request: web.Request) -> web.Response:
-    """``POST /_admin/faults``: change some fault settings (JSON object of the fields to change)."""
-    faults = request.app[SERVICES].faults
+    """
+    ``POST /_admin/faults``: change some fault or billing settings (JSON object of the fields to
+    change); nothing changes when one is invalid.
+    """
+    services = request.app[SERVICES]
     try:
         changes = await request.json()
         if not isinstance(changes, dict):
             raise ValueError("body must be a JSON object")
-        faults.update(changes)
+        billing = services.billing.check({k: v for k, v in changes.items() if k in BILLING_FIELDS})
+        services.faults.update({k: v for k, v in changes.items() if k not in BILLING_FIELDS})
     except ValueError as exc:
         return api_error(400, ErrorCode.INVALID_PARAMETER.value, str(exc))
+    services.billing.apply(billing, refill=bool({"billing", "balance_usd"} & set(changes)))
     # A raised plan_concurrency starts the batch items waiting for a slot now.
-    request.app[SERVICES].runner.slots.fill()
-    return web.json_response(faults.to_json())
+    services.runner.slots.fill()
+    return web.json_response(_settings(services))
 
 
 async def release_jobs(request: web.Request) -> web.Response:
@@ -255,6 +275,10 @@ def _stats(services: EmulatorServices) -> dict[str, Any]:
     jobs["assets"] = len(services.assets)
     snapshot = services.stats.snapshot(services.store.counts_by_status(), jobs)
     snapshot.update(services.runner.slots.to_json())
+    billing = services.billing.to_json()
+    snapshot["spent_usd"] = billing["spent_usd"]
+    snapshot["balance_usd"] = billing["balance_usd"]
+    snapshot["billing"] = billing
     return snapshot
 
 
@@ -275,6 +299,7 @@ async def reset_stats(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     services.stats.reset()
     services.runner.slots.reset_max()
+    services.billing.reset_spent()
     return web.json_response(_stats(services))
 
 

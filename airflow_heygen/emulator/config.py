@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airflow_heygen.emulator.billing import BILLING_FIELDS, BillingSettings, BillingType
 from airflow_heygen.emulator.failures import FailureCode, check_code
+from airflow_heygen.emulator.latency import LatencyRange
 from airflow_heygen.emulator.render.landmarks import EngineChoice
+from airflow_heygen.emulator.setting_changes import current_values
 
 ENV_PREFIX = "HEYGEN_EMULATOR_"
 # HeyGen's pay-as-you-go plan renders 10 jobs at once (enterprise plans 20 or more).
@@ -23,54 +26,6 @@ class RenderMode(str, enum.Enum):
 
     REAL = "real"
     STUB = "stub"
-
-
-@dataclass(frozen=True)
-class LatencyRange:
-    """
-    The minimum time a job takes, drawn uniformly from ``[low, high]`` seconds per job.
-
-    :param low: shortest latency in seconds.
-    :param high: longest latency in seconds.
-    """
-
-    low: float = 0.0
-    high: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.low < 0 or self.high < self.low:
-            raise ValueError(f"invalid latency range {self.low}-{self.high}")
-
-    @classmethod
-    def parse(cls, value: object) -> LatencyRange:
-        """
-        Parse ``2``, ``"2"``, ``"1-3"``, ``"1.5-2.5"`` or ``[1, 3]``.
-
-        :param value: the latency as given on the command line or in JSON.
-        :raises ValueError: when it is not a number or a range of non-negative numbers.
-        """
-        if isinstance(value, bool):
-            raise ValueError(f"invalid latency {value!r}")
-        if isinstance(value, int | float):
-            return cls(float(value), float(value))
-        if isinstance(value, list | tuple) and len(value) == 2:
-            return cls(float(value[0]), float(value[1]))
-        if isinstance(value, str):
-            text = value.strip()
-            low, sep, high = text.partition("-")
-            try:
-                return cls(float(low), float(high)) if sep else cls(float(text), float(text))
-            except ValueError:
-                raise ValueError(
-                    f"invalid latency {value!r}: use seconds like 2 or a range like 1-3"
-                ) from None
-        raise ValueError(f"invalid latency {value!r}")
-
-    def to_json(self) -> str:
-        """The range as text, ``"2"`` or ``"1-3"``."""
-        if self.low == self.high:
-            return f"{self.low:g}"
-        return f"{self.low:g}-{self.high:g}"
 
 
 def _fraction(value: object, name: str) -> float:
@@ -146,10 +101,7 @@ class FaultSettings:
             ``create_delay``, ``retire_workflows``, ``plan_concurrency``).
         :raises ValueError: on an unknown field or an invalid value.
         """
-        unknown = set(changes) - set(FAULT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
-        values: dict[str, Any] = {name: getattr(self, name) for name in FAULT_FIELDS}
+        values = current_values(self, FAULT_FIELDS, changes, "fault")
         for name, value in changes.items():
             if name == "latency":
                 values[name] = LatencyRange.parse(value)
@@ -242,6 +194,7 @@ class EmulatorConfig:
     :param face_engine: which face engine renders.
     :param workers: concurrent render jobs.
     :param faults: initial fault injection settings.
+    :param billing: the account's billing shape, starting balance and face swap rate.
     :param seed: seed of the fault generators; None picks one at random.
     :param request_log: JSON-lines file receiving each /v1 and /v3 request (method, path, body; no
         headers).
@@ -258,6 +211,7 @@ class EmulatorConfig:
     face_engine: EngineChoice = EngineChoice.AUTO
     workers: int = 2
     faults: FaultSettings = field(default_factory=FaultSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
     seed: int | None = None
     request_log: Path | None = None
     keepalive_timeout: float = 75.0
@@ -320,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"jobs rendered at once across both APIs; single creates beyond it are answered 429, "
         f"batch items beyond it wait (default {DEFAULT_PLAN_CONCURRENCY})",
     )
+    add(
+        "--billing",
+        choices=[t.value for t in BillingType],
+        help="billing shape GET /v3/users/me shows and creates draw down (default wallet)",
+    )
+    add("--balance-usd", type=float, help="starting balance, cap or credits of the account (default 1000)")
+    add("--faceswap-rate-usd-per-s", type=float, help="price per output second of workflows (default 0.05)")
     add("--seed", type=int, help="seed making fault injection deterministic")
     add("--request-log", type=Path, help="JSON-lines file of /v1 and /v3 requests (method, path, body)")
     add("--keepalive-timeout", type=float, help="seconds to keep idle connections (default 75)")
@@ -361,6 +322,12 @@ def load_config(
         )
     except ValueError as exc:
         parser.error(str(exc))
+    try:
+        billing = BillingSettings().updated(
+            {name: value for name in BILLING_FIELDS if (value := pick(name)) is not None}
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     workers = pick("workers")
     if workers is not None and workers < 1:
         parser.error("--workers must be at least 1")
@@ -382,6 +349,7 @@ def load_config(
         face_engine=engine_choice,
         workers=workers or defaults.workers,
         faults=faults,
+        billing=billing,
         seed=pick("seed"),
         request_log=Path(pick("request_log")) if pick("request_log") else None,
         keepalive_timeout=defaults.keepalive_timeout

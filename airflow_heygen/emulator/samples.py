@@ -6,6 +6,8 @@ Built-in sample media, generated offline into ``<data dir>/samples`` at first st
 * ``target.mp4``: 3 s, 25 fps, 640x360, H.264: the ``face2`` portrait under a slow hand-held camera
   (zoom, pan, roll), with a speech-like AAC track. Its face is not ``face.jpg``'s, so a swap shows.
 * ``speech.wav``: 3 s of speech-like mono 16-bit audio.
+* ``speech.mp3``: the same speech as MP3 (LAME through PyAV, 64 kbit/s CBR, with the Info header the
+  muxer writes and an ID3v2 tag), for clients that read an MP3's duration from its header.
 
 The images are read from the installed packages' folders (found with
 :func:`importlib.util.find_spec`, without importing the packages, which would be slow).
@@ -20,7 +22,9 @@ import wave
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
+import numpy as np
 
 from airflow_heygen.emulator.render.audio import speech_like
 from airflow_heygen.emulator.render.faceswap import read_image
@@ -31,6 +35,9 @@ _CLIP_SECONDS = 3.0
 _FPS = 25
 _AUDIO_RATE = 44100
 _WAV_RATE = 22050
+_MP3_BIT_RATE = 64000
+# Samples per MPEG-2 Layer III frame at 22.05 kHz (LAME buffers any frame size; this one avoids it).
+_MP3_FRAME = 576
 
 
 class Sample(str, enum.Enum):
@@ -40,6 +47,7 @@ class Sample(str, enum.Enum):
     FACE2 = "face2.jpg"
     TARGET = "target.mp4"
     SPEECH = "speech.wav"
+    SPEECH_MP3 = "speech.mp3"
 
 
 def _package_file(package: str, *parts: str) -> Path:
@@ -79,6 +87,7 @@ class SampleLibrary:
             Sample.FACE: self._make_face,
             Sample.FACE2: self._make_face2,
             Sample.SPEECH: self._make_speech,
+            Sample.SPEECH_MP3: self._make_speech_mp3,
             Sample.TARGET: self._make_target,
         }
         for sample, make in makers.items():
@@ -105,6 +114,21 @@ class SampleLibrary:
             out.setsampwidth(2)
             out.setframerate(_WAV_RATE)
             out.writeframes((samples * 32767).astype("<i2").tobytes())
+
+    @staticmethod
+    def _make_speech_mp3(path: Path) -> None:
+        pcm = (speech_like(_CLIP_SECONDS, _WAV_RATE, seed=11) * 32767).astype("<i2")
+        # The format is named rather than guessed from the file name.
+        with av.open(str(path), mode="w", format="mp3") as out:
+            stream = out.add_stream("libmp3lame", rate=_WAV_RATE, layout="mono")
+            stream.bit_rate = _MP3_BIT_RATE
+            for start in range(0, len(pcm), _MP3_FRAME):
+                chunk = np.ascontiguousarray(pcm[start : start + _MP3_FRAME].reshape(1, -1))
+                frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="mono")
+                frame.sample_rate = _WAV_RATE
+                frame.pts = start
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
 
     def _make_target(self, path: Path) -> None:
         portrait = read_image(self.path(Sample.FACE2), "face2.jpg")

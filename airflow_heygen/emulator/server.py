@@ -14,9 +14,11 @@ import av
 from aiohttp import web
 
 from airflow_heygen.emulator.app import EmulatorServices, create_app
+from airflow_heygen.emulator.billing import Account
 from airflow_heygen.emulator.config import EmulatorConfig, RenderMode
 from airflow_heygen.emulator.faults import FaultInjector
 from airflow_heygen.emulator.jobs import JobRunner, ProcessPoolBackend, RenderBackend, StubBackend
+from airflow_heygen.emulator.output_seconds import OutputSeconds
 from airflow_heygen.emulator.render.landmarks import resolve_engine_name
 from airflow_heygen.emulator.request_log import RequestLog
 from airflow_heygen.emulator.samples import Sample, SampleLibrary
@@ -82,9 +84,10 @@ class EmulatorServer:
         pending = sorted([*pending, *unfinished], key=lambda job: job.created_at)
         self._v3_stores = [jobs, batches, assets, idempotency]
         backend: RenderBackend
+        target = samples.path(Sample.TARGET)
+        clip_seconds = _video_duration(target)
         if config.render is RenderMode.STUB:
-            target = samples.path(Sample.TARGET)
-            backend = StubBackend(target, _video_duration(target), data_dir.resolve())
+            backend = StubBackend(target, clip_seconds, data_dir.resolve())
             engine_name = "stub"
         else:
             backend = ProcessPoolBackend(
@@ -111,6 +114,8 @@ class EmulatorServer:
             batches=batches,
             assets=assets,
             idempotency=idempotency,
+            billing=Account(config.billing),
+            output_seconds=OutputSeconds(data_dir.resolve(), clip_seconds, config.render is RenderMode.STUB),
             request_log=self._request_log,
         )
         self._runner = web.AppRunner(

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from airflow_heygen.emulator.billing import Account
 from airflow_heygen.emulator.config import EmulatorConfig
 from airflow_heygen.emulator.faults import FaultInjector
 from airflow_heygen.emulator.jobs import JobRunner
+from airflow_heygen.emulator.output_seconds import OutputSeconds
 from airflow_heygen.emulator.request_log import RequestLog
 from airflow_heygen.emulator.samples import SampleLibrary
 from airflow_heygen.emulator.stats import StatsRecorder
@@ -36,6 +38,8 @@ class EmulatorServices:
     :param batches: v3 batches.
     :param assets: v3 uploaded assets.
     :param idempotency: remembered answers of v3 creates.
+    :param billing: the account's money.
+    :param output_seconds: prices creates by their output seconds.
     :param request_log: optional JSON-lines request log.
     """
 
@@ -51,6 +55,8 @@ class EmulatorServices:
     batches: RecordStore[V3Batch]
     assets: AssetStore
     idempotency: IdempotencyBook
+    billing: Account
+    output_seconds: OutputSeconds
     request_log: RequestLog | None = None
 
 

@@ -64,6 +64,9 @@ class EmulatorOptions:
         workflows API retired); None serves it.
     :param plan_concurrency: jobs rendered at once across both APIs (default 10): single creates
         beyond it are answered 429, batch items beyond it wait for a slot.
+    :param billing: ``wallet`` (default), ``subscription`` or ``usage_based``.
+    :param balance_usd: the account's starting balance (spending cap; subscription: credits).
+    :param faceswap_rate_usd_per_s: price per output second of face swaps and other workflows.
     :param seed: fault injection seed.
     :param public_url: base URL of output links.
     :param request_log: JSON-lines file of /v1 requests.
@@ -89,6 +92,9 @@ class EmulatorOptions:
     create_delay: float | None = None
     retire_workflows: int | None = None
     plan_concurrency: int | None = None
+    billing: str | None = None
+    balance_usd: float | None = None
+    faceswap_rate_usd_per_s: float | None = None
     seed: int | None = None
     public_url: str | None = None
     request_log: str | Path | None = None

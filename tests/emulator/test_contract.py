@@ -308,6 +308,9 @@ def test_admin_faults_roundtrip(stub_emulator: EmulatorHandle) -> None:
         "plan_concurrency",
         "lost_replies",
         "seed",
+        "billing",
+        "balance_usd",
+        "faceswap_rate_usd_per_s",
     }
     assert original["plan_concurrency"] == 10, "HeyGen's pay-as-you-go plan is the default"
     changed = stub_emulator.set_faults(latency="0-0.1", retry_after=3)

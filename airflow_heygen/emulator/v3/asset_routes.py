@@ -20,17 +20,6 @@ from airflow_heygen.emulator.v3.params import MAX_BULK_IDS, id_list
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CHUNK = 1 << 16
-# What GET /v3/users/me shows: a pay-as-you-go wallet with plenty left (the emulator never charges).
-ACCOUNT = {
-    "username": "emulator",
-    "email": "emulator@heygen-emulator.invalid",
-    "first_name": "HeyGen",
-    "last_name": "Emulator",
-    "billing_type": "wallet",
-    "wallet": {"currency": "usd", "remaining_balance": 1000.0, "auto_reload": {"enabled": False}},
-    "subscription": None,
-    "usage_based": None,
-}
 
 
 @dataclass(frozen=True)
@@ -170,8 +159,8 @@ async def asset_statuses(request: web.Request) -> web.StreamResponse:
 
 
 async def users_me(request: web.Request) -> web.StreamResponse:
-    """``GET /v3/users/me``: a side-effect-free connection test."""
-    return web.json_response({"data": ACCOUNT})
+    """``GET /v3/users/me``: a side-effect-free connection test; the account in its billing shape."""
+    return web.json_response({"data": request.app[SERVICES].billing.users_me()})
 
 
 def add_routes(app: web.Application) -> None:

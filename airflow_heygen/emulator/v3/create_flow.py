@@ -1,7 +1,7 @@
 """
 The path of every v3 create: ``Idempotency-Key`` replay or 409, the slow-create delay, validation,
-the plan's concurrency (429, single creates only), injected 402, the job(s), the remembered answer,
-and possibly a lost reply.
+the price, the plan's concurrency (429, single creates only), injected 402, the charge (402 when the
+account cannot pay), the job(s), the remembered answer, and possibly a lost reply.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from airflow_heygen.emulator.billing import Charge, InsufficientCredit
 from airflow_heygen.emulator.creates import CREDIT_MESSAGE, lose_reply, plan_refusal, slow_create
+from airflow_heygen.emulator.prices import Price
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices
 from airflow_heygen.emulator.v3.errors import V3Error
 from airflow_heygen.emulator.v3.idempotency import KeyState, idempotency_key, in_flight_error
@@ -29,6 +31,8 @@ async def idempotent_create(
     validate: Callable[[], Awaitable[S]],
     commit: Callable[[S], Awaitable[dict[str, Any]]],
     slots_needed: Callable[[S], int] | None = None,
+    price: Callable[[S], Awaitable[list[Price]]] | None = None,
+    what: str = "job",
 ) -> web.StreamResponse:
     """
     Run one create under its ``Idempotency-Key`` (scope: method and concrete path).
@@ -40,6 +44,9 @@ async def idempotent_create(
         reserve its slots before its first ``await`` (see :func:`create_jobs`).
     :param slots_needed: for a single create, the plan slots the valid request takes: too few free
         answers 429 and creates nothing. None (batches, assets) is never refused for concurrency.
+    :param price: the price of each job the valid request creates; the account pays them all or the
+        create is answered 402 and creates nothing. None (assets) is free.
+    :param what: what a 402 message calls the create (``video``, ``batch``).
     """
     services = request.app[SERVICES]
     scope = f"{request.method} {request.path}"
@@ -60,6 +67,8 @@ async def idempotent_create(
     try:
         await slow_create(request)
         spec = await validate()
+        # Priced before the concurrency check: reading media durations awaits, the checks must not.
+        prices = await price(spec) if price is not None else None
         # A replay answered above is never refused: it creates nothing.
         refusal = plan_refusal(request, slots_needed(spec)) if slots_needed is not None else None
         if refusal is not None:
@@ -69,7 +78,19 @@ async def idempotent_create(
         if plan.insufficient_credit:
             services.stats.record_fault("insufficient_credit")
             raise V3Error(402, "insufficient_credit", CREDIT_MESSAGE)
-        body = await commit(spec)
+        charge: Charge | None = None
+        if prices is not None:
+            try:
+                charge = services.billing.charge(prices, what)
+            except InsufficientCredit as exc:
+                raise V3Error(402, "insufficient_credit", str(exc)) from None
+        try:
+            body = await commit(spec)
+        except BaseException:
+            # Nothing was created (or it is not answered as created): nothing is paid.
+            if charge is not None:
+                services.billing.refund(charge)
+            raise
         if key is not None:
             await services.idempotency.remember(scope, key, 200, body)
             remembered = True

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airflow_heygen.emulator.prices import Price
 from airflow_heygen.emulator.services import SERVICES, EmulatorServices, public_base
 from airflow_heygen.emulator.v3 import asset_routes
 from airflow_heygen.emulator.v3.create_flow import create_jobs, idempotent_create
@@ -30,6 +31,12 @@ from airflow_heygen.emulator.v3.validation import (
 from airflow_heygen.emulator.v3.views import VIEWS, batch_view, bulk_entry, missing_entry
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What a 402 message calls a single create of each resource.
+CREATE_NAMES = {
+    JobKind.VIDEO: "video",
+    JobKind.LIPSYNC: "lip-sync",
+    JobKind.VIDEO_TRANSLATION: "video translation",
+}
 ItemParser = Callable[[Any, MediaContext, str], JobSpec | list[JobSpec]]
 
 
@@ -134,7 +141,12 @@ def _create(resource: Resource) -> Handler:
         async def commit(specs: list[JobSpec]) -> dict[str, Any]:
             return {"data": resource.answer(await create_jobs(services, specs))}
 
-        return await idempotent_create(request, resource.kind.value, validate, commit, len)
+        async def price(specs: list[JobSpec]) -> list[Price]:
+            return [await services.output_seconds.v3_price(spec) for spec in specs]
+
+        return await idempotent_create(
+            request, resource.kind.value, validate, commit, len, price, CREATE_NAMES[resource.kind]
+        )
 
     return create
 
@@ -159,7 +171,13 @@ def _create_batch(resource: Resource) -> Handler:
             del data["has_more"], data["next_token"]
             return {"data": data}
 
-        return await idempotent_create(request, f"{resource.kind.value}_batch", validate, commit)
+        async def price(spec: BatchSpec) -> list[Price]:
+            # The whole batch is priced: one the account cannot pay whole is refused whole.
+            return [await services.output_seconds.v3_price(job) for item in spec.items for job in item]
+
+        return await idempotent_create(
+            request, f"{resource.kind.value}_batch", validate, commit, price=price, what="batch"
+        )
 
     return create_batch
 

@@ -119,8 +119,9 @@ def parse_video(value: Any, context: MediaContext, prefix: str = "") -> JobSpec:
     return JobSpec(JobKind.VIDEO, RenderKind.TALKING_HEAD, render_input, meta)
 
 
-def _dub_options(body: Body) -> None:
-    body.choice("mode", MODES)
+def _dub_options(body: Body) -> str | None:
+    """Check the options lip-syncs and translations share; return ``mode`` (it sets the price)."""
+    mode = body.choice("mode", MODES)
     for name in (
         "disable_music_track",
         "enable_caption",
@@ -134,6 +135,7 @@ def _dub_options(body: Body) -> None:
     end = body.number("end_time", 0)
     if start is not None and end is not None and end <= start:
         raise invalid(body.param("end_time"), f"{body.param('end_time')} must be after start_time")
+    return mode
 
 
 def parse_lipsync(value: Any, context: MediaContext, prefix: str = "") -> JobSpec:
@@ -150,7 +152,7 @@ def parse_lipsync(value: Any, context: MediaContext, prefix: str = "") -> JobSpe
     audio = body.media("audio", context, required=True)
     meta = _common_meta(body)
     meta["folder_id"] = body.text("folder_id")
-    _dub_options(body)
+    meta["mode"] = _dub_options(body)
     body.text("fps_mode")
     render_input = {"video": video, "video_field": body.param("video"), "audio": audio}
     render_input["audio_field"] = body.param("audio")
@@ -186,7 +188,7 @@ def parse_translation(value: Any, context: MediaContext, prefix: str = "") -> li
     meta["input_language"] = body.text("input_language")
     audio_only = bool(body.flag("translate_audio_only"))
     meta["translate_audio_only"] = audio_only
-    _dub_options(body)
+    meta["mode"] = _dub_options(body)
     body.choice("fps_mode", ("vfr", "cfr", "passthrough"))
     body.choice("srt_role", ("input", "output"))
     body.integer("speaker_num", low=1)
