@@ -19,6 +19,8 @@ from tests.conftest import heygen_connection_uri
 # rendering (e.g. 60 s renders outlasting a killed task) add up over the session, and none of these
 # tests is about the plan's limit (tests/emulator/test_plan_concurrency.py is).
 SHARED_PLAN_CONCURRENCY = 1000
+# Money enough for every job of the session: the spend tests set their own balance and restore this one.
+SHARED_BALANCE_USD = 1_000_000
 # Between tests: no faults, and no forced failure left over from a test's fail_next.
 QUIET = {
     "lost_replies": 0,
@@ -43,6 +45,7 @@ def v3_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorHa
         seed=11,
         startup_timeout=180,
         plan_concurrency=SHARED_PLAN_CONCURRENCY,
+        balance_usd=SHARED_BALANCE_USD,
     ) as handle:
         yield handle
 

@@ -103,6 +103,7 @@ def test_durations_are_within_2_percent_reading_a_few_ranges(server: MediaServer
 def test_the_emulator_s_samples(emulator) -> None:  # type: ignore[no-untyped-def]
     assert media_seconds(http_range_reader(emulator.sample_url("target.mp4"))) == pytest.approx(3.0, rel=0.02)
     assert media_seconds(http_range_reader(emulator.sample_url("speech.wav"))) == pytest.approx(3.0, rel=0.02)
+    assert media_seconds(http_range_reader(emulator.sample_url("speech.mp3"))) == pytest.approx(3.0, rel=0.02)
 
 
 def test_unknown_bytes_have_no_duration(server: MediaServer, tmp_path: Path) -> None:
