@@ -28,7 +28,7 @@ def test_workflows_executions_are_watched_until_enough_ended(emulator: EmulatorH
         for _ in range(3)
     ]
     trigger = HeyGenCampaignTrigger(
-        "workflow", ids, poll_interval=0.1, deadline=time.time() + 120, resume_after=3
+        "workflow", ids, poll_interval=0.1, deadline=time.time() + 120, resume_after=3, hold=60
     )
 
     classpath, kwargs = trigger.serialize()
