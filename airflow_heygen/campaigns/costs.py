@@ -120,6 +120,11 @@ class CampaignCosts:
         cost = self.estimates[item_id].cost_usd
         return None if cost is None else round(cost, 4)
 
+    def rate(self, item_id: str) -> str | None:
+        """The rate an item is priced at, in words (``$0.0667/s``), or None where there is none."""
+        rate = self.estimates[item_id].rate
+        return None if rate is None else rate.text()
+
     @property
     def total(self) -> float | None:
         """The whole campaign's estimate; None when any item's is unknown."""

@@ -29,6 +29,7 @@ MANIFEST_FIELDS = (
     "finished_at",
     "estimated_cost_usd",
     "cost_usd",
+    "rate",
 )
 
 
@@ -51,7 +52,12 @@ def manifest_rows(
         record = ledger.get(item.item_id)
         estimated = costs.item(item.item_id)
         if record is None:
-            pending = {"item_id": item.item_id, "status": "pending", "estimated_cost_usd": estimated}
+            pending = {
+                "item_id": item.item_id,
+                "status": "pending",
+                "estimated_cost_usd": estimated,
+                "rate": costs.rate(item.item_id),
+            }
             rows.append(dict.fromkeys(MANIFEST_FIELDS) | pending)
             continue
         rows.append(
@@ -66,6 +72,7 @@ def manifest_rows(
                 "finished_at": _time(record.finished_at),
                 "estimated_cost_usd": estimated,
                 "cost_usd": record.cost_usd,
+                "rate": costs.rate(item.item_id),
             }
         )
     return rows

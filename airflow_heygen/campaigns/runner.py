@@ -391,4 +391,5 @@ class CampaignRunner:
             "manifest": manifest,
             "estimated_cost_usd": self.costs.total,
             "cost_usd": round(sum(costs), 4) if costs else None,
+            "rate": self.costs.rate(self.items[0].item_id) if self.items else None,
         }

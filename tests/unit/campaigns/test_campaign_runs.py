@@ -70,6 +70,7 @@ def test_a_face_swap_campaign_pays_each_item_once_and_publishes_all(
         # Face swap has no published rate and the connection gives none: unknown, not guessed.
         "estimated_cost_usd": None,
         "cost_usd": None,
+        "rate": None,
     }
     assert counts.delta("jobs_created", "workflow_execution") == 30, "one paid job per item"
     rows = manifest(tmp_path)
@@ -94,6 +95,8 @@ def test_a_v3_campaign_of_250_videos_is_three_batch_creates(emulator: EmulatorHa
     assert counts.delta("jobs_created", "video") == 250
     rows = manifest(tmp_path)
     assert len(rows) == 250 and all(row["video_url"].startswith("http") for row in rows)
+    # Each row is priced: the video's duration as HeyGen reports it x the avatar rate.
+    assert {row["rate"] for row in rows} == {"$0.0667/s"} and all(row["cost_usd"] > 0 for row in rows)
 
 
 def test_bad_items_are_all_named_and_nothing_is_paid(emulator: EmulatorHandle, tmp_path: Path) -> None:
