@@ -256,6 +256,8 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
             return None
         from airflow_heygen.publishing.destination import resolve_destination
 
+        if field == "publish_to" and isinstance(value, str):
+            value = value.rstrip("/")  # a folder is often written with its trailing slash
         try:
             return resolve_destination(value, self.destination_conn_id)
         except HeyGenInputError as err:

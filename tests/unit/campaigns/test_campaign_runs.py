@@ -55,7 +55,10 @@ def test_a_face_swap_campaign_pays_each_item_once_and_publishes_all(
     counts = Counts(emulator)
     items = write_items(tmp_path / "faces.csv", emulator, 30)
 
-    run = run_test_dag("heygen_campaign_faceswap", conf(tmp_path, items))
+    # The folder as users write it, with its trailing slash.
+    run = run_test_dag(
+        "heygen_campaign_faceswap", conf(tmp_path, items, publish_to=f"file://{tmp_path}/videos/")
+    )
 
     (ti,) = run.get_task_instances()
     assert run.state == "success", ti.state
