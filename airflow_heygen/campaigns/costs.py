@@ -14,7 +14,7 @@ from airflow_heygen.spend.account import Account
 from airflow_heygen.spend.estimate import Estimate, estimate, seconds_over_http
 from airflow_heygen.spend.limits import SpendSettings, check_spend
 
-DURATIONS_KEY = "heygen_campaign/durations"
+DURATIONS_KEY = "heygen_campaign.durations"
 
 
 class CampaignCosts:

@@ -4,7 +4,7 @@ What a campaign knows of each of its items, kept in ``task_state_store`` across 
 Two kinds of keys keep it small to write: the head (``heygen_campaign``) holds the campaign's
 fingerprint, its nonce, the items still active (submitting, running, finished but not yet published)
 and the batch creates in flight; it is written before every create and after. Items that ended are
-moved to chunk keys (``heygen_campaign/<n>``, :data:`CHUNK_ITEMS` items by position each), written
+moved to chunk keys (``heygen_campaign.<n>``, :data:`CHUNK_ITEMS` items by position each), written
 once when they end. An item in neither is pending. A chunk is always written before the head that
 stops naming its items, so an item is never lost between the two: where both name it, the chunk's
 (ended) record wins.
@@ -21,6 +21,7 @@ from typing import Any
 from airflow_heygen.idempotency import new_nonce
 
 HEAD_KEY = "heygen_campaign"
+# Keys hold no "/": Airflow 3.3.0 routes a key as one URL path segment (store/ti/<id>/<key>).
 CHUNK_ITEMS = 500
 
 
@@ -151,7 +152,7 @@ class CampaignLedger:
         for item_id, value in (head.get("active") or {}).items():
             self.records[item_id] = ItemRecord.from_json(value)
         for chunk in range(int(head.get("chunks", 0))):
-            stored = self.store.get(f"{HEAD_KEY}/{chunk}")
+            stored = self.store.get(f"{HEAD_KEY}.{chunk}")
             if isinstance(stored, Mapping) and stored.get("fingerprint") == self.fingerprint:
                 for item_id, value in (stored.get("items") or {}).items():
                     self.records[item_id] = ItemRecord.from_json(value)  # an ended record wins
@@ -205,7 +206,7 @@ class CampaignLedger:
                 if chunk in by_chunk and record.status.ended:
                     by_chunk[chunk][item_id] = record.to_json()
             for chunk, items in sorted(by_chunk.items()):
-                self.store.set(f"{HEAD_KEY}/{chunk}", {"fingerprint": self.fingerprint, "items": items})
+                self.store.set(f"{HEAD_KEY}.{chunk}", {"fingerprint": self.fingerprint, "items": items})
             self._dirty_chunks.clear()
         if self._dirty_head:
             active = {k: r.to_json() for k, r in self.records.items() if not r.status.ended}
@@ -226,7 +227,7 @@ class CampaignLedger:
         """Forget the campaign (it succeeded): clearing the task then starts a new one."""
         chunks = max(1, -(-len(self.positions) // CHUNK_ITEMS))
         for chunk in range(chunks):
-            self.store.delete(f"{HEAD_KEY}/{chunk}")
+            self.store.delete(f"{HEAD_KEY}.{chunk}")
         self.store.delete(HEAD_KEY)
 
     def counts(self, item_ids: Iterable[str]) -> dict[str, int]:

@@ -51,7 +51,7 @@ def test_ended_items_go_to_their_chunk_before_the_head_and_reload() -> None:
         ItemRecord(ItemStatus.RUNNING, job_id="j1").ended_as(ItemStatus.DONE, published_to="s3://b/c1.mp4"),
     )
     ledger.flush()
-    assert store.writes[1:] == [f"{HEAD_KEY}/0", HEAD_KEY], "the chunk first, then the head"
+    assert store.writes[1:] == [f"{HEAD_KEY}.0", HEAD_KEY], "the chunk first, then the head"
 
     again = CampaignLedger(store, "fp", POSITIONS)
     assert again.resumed and again.nonce == ledger.nonce
