@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import AssetAlias
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_heygen.campaigns.items import CampaignKind
 from airflow_heygen.exceptions import HeyGenInputError, HeyGenSpendLimitError, HeyGenUnavailableError
-from airflow_heygen.kinds import CAMPAIGN_KINDS
 from airflow_heygen.operators._common import HeyGenOperator
 from airflow_heygen.operators.publish import HeyGenPublishVideoOperator
 from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, HeyGenTaskMixin
@@ -122,10 +122,9 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
     ) -> None:
         super().__init__(**kwargs)
         try:
-            if kind not in CAMPAIGN_KINDS:
-                raise HeyGenInputError("kind", f"must be one of {', '.join(CAMPAIGN_KINDS)}, got {kind!r}")
-            batched = CAMPAIGN_KINDS[kind][0].batch_endpoint is not None
-            default = DEFAULT_IN_FLIGHT_BATCHED if batched else DEFAULT_IN_FLIGHT_WORKFLOWS
+            default = (
+                DEFAULT_IN_FLIGHT_BATCHED if CampaignKind.named(kind).batched else DEFAULT_IN_FLIGHT_WORKFLOWS
+            )
             in_flight = default if max_in_flight is None else max_in_flight
             if isinstance(in_flight, bool) or not isinstance(in_flight, int) or in_flight < 1:
                 raise HeyGenInputError("max_in_flight", f"must be a positive integer, got {max_in_flight!r}")
