@@ -106,19 +106,14 @@ class LineageMixin:
 
     def result_for_lineage(self, task_instance: Any) -> Mapping[str, Any] | None:
         """
-        This task's result: the one ``execute`` kept, else its ``return_value`` XCom.
+        This task's result, as ``execute`` (or ``resume``) kept it; None when it failed before one.
+
+        Never read back from XCom: the listener calls this in a process forked from the task, where a
+        request over the task's supervisor channel would share (and may corrupt or hang on) its socket.
 
         :param task_instance: the listener's task instance.
         """
-        if self.heygen_result is not None:
-            return self.heygen_result
-        try:
-            pulled = task_instance.xcom_pull(
-                task_ids=task_instance.task_id, key="return_value", map_indexes=task_instance.map_index
-            )
-        except Exception:  # no XCom backend reachable here: report what is known without it
-            return None
-        return pulled if isinstance(pulled, Mapping) else None
+        return self.heygen_result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:
         """
