@@ -60,20 +60,21 @@ def task_error(task_instance: Any) -> BaseException | None:
 
 def api_namespace(operator: Any) -> str:
     """
-    ``heygen://<api host>`` of the operator's HeyGen connection (the default host when it cannot be
-    resolved: lineage must never fail a task).
+    ``heygen://<api host>`` of the HeyGen API the task talked to: the one its hook recorded on closing,
+    or its still-open hook's. Never resolved again here: the listener calls this in a process forked
+    from the task, where a connection lookup would go over the task's supervisor channel. A task that
+    never reached HeyGen is named by the default host.
 
-    :param operator: a task with ``heygen_conn_id``.
+    :param operator: a HeyGen task.
     """
     from airflow_heygen.api import default_base_url
 
-    try:
-        from airflow_heygen.hooks.heygen import HeyGenHook
-
-        base_url = HeyGenHook(heygen_conn_id=operator.heygen_conn_id).settings.base_url
-    except Exception:
-        base_url = default_base_url()
-    return heygen_namespace(base_url)
+    base_url = getattr(operator, "heygen_api_url", None)
+    hook = getattr(operator, "__dict__", {}).get("hook")
+    settings = getattr(hook, "__dict__", {}).get("settings")
+    if base_url is None and settings is not None:
+        base_url = settings.base_url
+    return heygen_namespace(base_url or default_base_url())
 
 
 def cost_fields(result: Mapping[str, Any] | None) -> dict[str, Any]:

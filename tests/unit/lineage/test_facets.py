@@ -194,3 +194,10 @@ def test_importing_the_operators_and_sensors_imports_no_openlineage() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_heygen_objects_are_named_by_the_api_the_task_talked_to() -> None:
+    sensor = HeyGenJobSensor(task_id="s", kind="video", job_id="v1")
+    sensor.heygen_api_url = "http://127.0.0.1:8765"  # what closing its hook records
+    (watched,) = sensor.get_openlineage_facets_on_complete(FakeTI()).inputs
+    assert (watched.namespace, watched.name) == ("heygen://127.0.0.1:8765", "videos/v1")
