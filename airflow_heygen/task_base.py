@@ -124,6 +124,8 @@ class HeyGenTaskMixin:
     log: Any
     # Read by HeyGenVideoLink when the task instance ends.
     produced_video_url: str | None = None
+    # The HeyGen API this task talked to (set when its hook closes), for lineage.
+    heygen_api_url: str | None = None
     # Whether a retry pays for a new attempt of a job that failed for good (operators' argument).
     resubmit_failed: bool = False
     # Sensors only watch a job: their retry would read the same failed job, so it never helps.
@@ -168,4 +170,8 @@ class HeyGenTaskMixin:
         """Close the sync hook's HTTP session, if this task opened one."""
         hook = self.__dict__.pop("hook", None)
         if hook is not None:
+            settings = hook.__dict__.get("settings")
+            if settings is not None:
+                # Lineage names HeyGen's objects by the API host; it may not resolve the connection again.
+                self.heygen_api_url = settings.base_url
             hook.close()

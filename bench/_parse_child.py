@@ -15,7 +15,19 @@ import os
 import resource
 import sys
 
-HEAVY = ("requests", "aiohttp", "numpy", "cv2", "av", "tenacity", "fsspec", "airflow_heygen.publishing")
+# The OpenLineage client and our facets load only when the listener asks for lineage, never at parse time.
+HEAVY = (
+    "requests",
+    "aiohttp",
+    "numpy",
+    "cv2",
+    "av",
+    "tenacity",
+    "fsspec",
+    "airflow_heygen.publishing",
+    "openlineage",
+    "airflow_heygen.lineage.facets",
+)
 
 
 def _cpu() -> float:

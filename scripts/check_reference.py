@@ -19,7 +19,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The copies, relative to reference/ here and to shared/reference beside the repository.
-COPIES = ("heygen-v3/operations.json", "heygen-workflows-openapi.json")
+# A folder is one copy: its digest covers every file's relative path and bytes.
+COPIES = ("heygen-v3/operations.json", "heygen-workflows-openapi.json", "openlineage")
 _DIGEST_LINE = re.compile(r"`([^`]+)`: sha256 `([0-9a-f]{64})`")
 
 
@@ -51,8 +52,24 @@ def recorded_digests(source_md: Path) -> dict[str, str]:
     return dict(_DIGEST_LINE.findall(source_md.read_text(encoding="utf-8")))
 
 
+def _files(path: Path) -> dict[str, bytes]:
+    """The bytes of a file, or of every file under a folder, by path relative to ``path``."""
+    if path.is_file():
+        return {"": path.read_bytes()}
+    return {
+        str(file.relative_to(path)): file.read_bytes()
+        for file in sorted(path.rglob("*"))
+        if file.is_file() and "__pycache__" not in file.parts
+    }
+
+
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    if path.is_file():
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for name, content in _files(path).items():
+        digest.update(f"{name}\0{hashlib.sha256(content).hexdigest()}\n".encode())
+    return digest.hexdigest()
 
 
 def check_reference(repo_root: Path = REPO_ROOT, shared: Path | None = None) -> list[Difference]:
@@ -70,14 +87,14 @@ def check_reference(repo_root: Path = REPO_ROOT, shared: Path | None = None) -> 
     differences = []
     for name in COPIES:
         copy = reference / name
-        if not copy.is_file():
+        if not copy.exists():
             differences.append(Difference(name, "missing"))
             continue
         original = originals / name
         if originals.is_dir():
-            if not original.is_file():
+            if not original.exists():
                 differences.append(Difference(name, f"no original at {original}"))
-            elif copy.read_bytes() != original.read_bytes():
+            elif _files(copy) != _files(original):
                 differences.append(Difference(name, f"differs from {original}"))
         expected = digests.get(name)
         if expected is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import shutil
 import sys
@@ -34,7 +33,14 @@ def test_every_copy_has_a_recorded_digest() -> None:
     digests = checker.recorded_digests(REPO_ROOT / "reference/SOURCE.md")
     assert set(digests) == set(checker.COPIES)
     for name, digest in digests.items():
-        assert hashlib.sha256((REPO_ROOT / "reference" / name).read_bytes()).hexdigest() == digest
+        assert checker._sha256(REPO_ROOT / "reference" / name) == digest
+
+
+def test_a_changed_file_inside_a_copied_folder_is_named(tmp_path: Path) -> None:
+    repo = _fake_repo(tmp_path)
+    (repo / "reference/openlineage/facets/ErrorMessageRunFacet.json").write_bytes(b"{}")
+    differences = checker.check_reference(repo, shared=tmp_path / "no-originals")
+    assert [d.name for d in differences] == ["openlineage"]
 
 
 def _fake_repo(tmp_path: Path) -> Path:

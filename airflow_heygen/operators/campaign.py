@@ -18,6 +18,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_heygen.campaigns.items import CampaignKind
 from airflow_heygen.exceptions import HeyGenInputError, HeyGenSpendLimitError, HeyGenUnavailableError
+from airflow_heygen.lineage.report import LineageMixin
 from airflow_heygen.operators._common import HeyGenOperator
 from airflow_heygen.operators.publish import HeyGenPublishVideoOperator
 from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, HeyGenTaskMixin
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_heygen.campaigns.runner import CampaignRunner
+    from airflow_heygen.lineage.report import LineageReport
 
 # Jobs in flight by default: the workflows API renders 10 at once on pay-as-you-go plans (past it,
 # 429); v3 batches queue at HeyGen, so two full batches keep the plan busy while the next is made.
@@ -35,7 +37,7 @@ DEFAULT_IN_FLIGHT_BATCHED = 200
 DEFAULT_TIMEOUT = 24 * 3600.0
 
 
-class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
+class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
     """
     Make one HeyGen video per item (a face swap, an avatar video, a lip-sync, a translation), each
     paid exactly once across retries and worker or triggerer deaths, publish each as it finishes,
@@ -352,6 +354,7 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         self._announce(context, runner)
         runner.ledger.clear()
         runner.costs.forget(context["task_state_store"])
+        self.heygen_result = summary
         spent = summary["cost_usd"]
         self.log.info(
             "HeyGen campaign ended: %s; spent %s", summary, "unknown" if spent is None else f"${spent:,.2f}"
@@ -375,3 +378,16 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
             extra: dict[str, Any] = {"uri": record.published_to, "item_id": item_id, "job_id": record.job_id}
             for alias in aliases:
                 events[alias].add(Asset(uri=record.published_to), extra=extra)
+
+    def lineage_report(self, task_instance: Any, *, failed: bool) -> LineageReport:
+        """
+        The items file in; the manifest and the published folder out (never one dataset per item: a
+        campaign has thousands), both also on a failure, which writes the manifest and keeps what was
+        published; the counts and costs as ``heygenJob``.
+
+        :param task_instance: the listener's task instance.
+        :param failed: whether the task failed.
+        """
+        from airflow_heygen.lineage.campaign import campaign_report
+
+        return campaign_report(self, self.result_for_lineage(task_instance))

@@ -26,6 +26,7 @@ from airflow_heygen.exceptions import (
 from airflow_heygen.idempotency import KEY_TRUSTED_SECONDS, submission_key
 from airflow_heygen.job import Job
 from airflow_heygen.kinds import JobKind, JobStatus, job_kind
+from airflow_heygen.lineage.jobs import JobLineageMixin
 from airflow_heygen.operators._common import HeyGenSubmitOperator
 from airflow_heygen.state import Submission, SubmissionRecord, content_fingerprint
 from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER, in_doubt_error, no_memory_error
@@ -47,7 +48,7 @@ ID_SEPARATOR = ","
 CERTAIN_REFUSALS = (HeyGenInputError, HeyGenRequestError, HeyGenAuthError, HeyGenSpendLimitError)
 
 
-class HeyGenJobOperator(HeyGenSubmitOperator):
+class HeyGenJobOperator(JobLineageMixin, HeyGenSubmitOperator):
     """
     Base of the job operators: create one job (or one per language) exactly once per task
     instance, then wait for it in the worker or, when deferrable, in the triggerer.
@@ -363,6 +364,7 @@ class HeyGenJobOperator(HeyGenSubmitOperator):
             spent(self.kind, self.request_body(), self.hook.settings.spend.rates, outputs, self.spend)
         )
         self.log.info("HeyGen spent: %s", result["cost_usd"] if result["cost_usd"] is not None else "unknown")
+        self.heygen_result = result
         return result
 
     def submitted_result(self, ids: Sequence[str]) -> dict[str, Any]:

@@ -10,16 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_heygen.lineage.report import LineageMixin
 from airflow_heygen.operators._common import DEFAULT_CONN_ID, HeyGenOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
+    from airflow_heygen.lineage.report import LineageReport
+
 # DEFAULT_CONN_ID stays importable from here, where earlier releases defined it.
 __all__ = ["DEFAULT_CONN_ID", "HeyGenPublishVideoOperator"]
 
 
-class HeyGenPublishVideoOperator(HeyGenOperator):
+class HeyGenPublishVideoOperator(LineageMixin, HeyGenOperator):
     """
     Copy a finished video to any Airflow object-storage path and announce it as an Airflow Asset.
 
@@ -94,7 +97,27 @@ class HeyGenPublishVideoOperator(HeyGenOperator):
             with VideoDownloader(DownloadSettings.for_connection(self.heygen_conn_id)) as downloader:
                 result = VideoPublisher(downloader).publish(request, on_staged=record.save).to_dict()
         self.announce(context, result)
+        self.heygen_result = result
         return result
+
+    def lineage_report(self, task_instance: Any, *, failed: bool) -> LineageReport:
+        """
+        The video's URL in; the published file (and preview) out, named as its Asset is, none on a
+        failure (a failed publish leaves nothing at the destination).
+
+        :param task_instance: the listener's task instance.
+        :param failed: whether the task failed.
+        """
+        from airflow_heygen.lineage.datasets import storage_dataset, url_dataset
+        from airflow_heygen.lineage.report import LineageReport
+
+        result = {} if failed else self.result_for_lineage(task_instance) or {}
+        video = url_dataset(self.video_url) if isinstance(self.video_url, str) else None
+        published = [storage_dataset(str(result[key])) for key in ("uri", "preview_uri") if result.get(key)]
+        return LineageReport(
+            inputs=[video] if video is not None else [],
+            outputs=[ref for ref in published if ref is not None],
+        )
 
     def announce(self, context: Context, result: dict[str, Any]) -> None:
         """Emit the published video's Asset through this task's aliases; add ``result`` to every event."""

@@ -19,6 +19,8 @@ from airflow_heygen.validation import require_text
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_heygen.lineage.report import LineageReport
+
 __all__ = ["ASSET_TYPES", "MAX_ASSET_BYTES", "HeyGenUploadAssetOperator", "asset_type", "sniff_type"]
 
 MAX_ASSET_BYTES = 32 * 1024 * 1024
@@ -174,4 +176,25 @@ class HeyGenUploadAssetOperator(HeyGenJobOperator):
             self.close_hook()
         record.clear()
         self.log.info("Uploaded %s (%d bytes) as HeyGen asset %s", name, len(content), result["asset_id"])
+        self.heygen_result = result
         return result
+
+    def lineage_report(self, task_instance: Any, *, failed: bool) -> LineageReport:
+        """
+        The file read in; the asset made out (none when the upload failed).
+
+        :param task_instance: the listener's task instance.
+        :param failed: whether the task failed.
+        """
+        from airflow_heygen.lineage.datasets import asset_dataset
+        from airflow_heygen.lineage.jobs import job_fields, object_dataset, result_ids
+        from airflow_heygen.lineage.report import LineageReport, api_namespace
+
+        namespace, source = api_namespace(self), object_dataset(self.source, self.source_conn_id)
+        ids = result_ids(self.result_for_lineage(task_instance))
+        return LineageReport(
+            inputs=[source] if source is not None else [],
+            outputs=[] if failed else [asset_dataset(namespace, asset_id) for asset_id in ids],
+            job=job_fields(self.kind, ids, None),
+            external_id=ids[0] if ids else None,
+        )

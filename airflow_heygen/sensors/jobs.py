@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import PokeReturnValue
 
 from airflow_heygen.kinds import job_kind
+from airflow_heygen.lineage.jobs import SensorLineageMixin
 from airflow_heygen.sensors._common import HeyGenSensor
 from airflow_heygen.task_base import DEFER_TIMEOUT_BUFFER
 from airflow_heygen.validation import require_text
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class HeyGenJobSensor(HeyGenSensor):
+class HeyGenJobSensor(SensorLineageMixin, HeyGenSensor):
     """
     Wait for a HeyGen job created elsewhere (``wait_for_completion=False``, or to resume waiting
     after a task timed out) and return the job dict of the v3 operators: ``{"kind", "id", "status",
@@ -58,7 +59,8 @@ class HeyGenJobSensor(HeyGenSensor):
             return PokeReturnValue(is_done=False)
         job = raise_for_job(job)
         self.produced_video_url = job.video_url
-        return PokeReturnValue(is_done=True, xcom_value=job.to_result())
+        self.heygen_result = job.to_result()
+        return PokeReturnValue(is_done=True, xcom_value=self.heygen_result)
 
     def defer_to_trigger(self) -> NoReturn:
         """Wait for the job in the triggerer."""
@@ -84,4 +86,5 @@ class HeyGenJobSensor(HeyGenSensor):
 
         job = self.hook.detailed(job_from_event(event, float(self.timeout))).typed(self.workflow_type)
         self.produced_video_url = job.video_url
-        return job.to_result()
+        self.heygen_result = job.to_result()
+        return self.heygen_result
