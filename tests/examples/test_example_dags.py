@@ -21,6 +21,7 @@ EXAMPLE_DAGS = {
     "heygen_personalized_batch",
     "heygen_video_manifest",
     "heygen_v3_personalized",
+    "heygen_review_then_publish",
 }
 
 

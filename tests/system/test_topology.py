@@ -31,10 +31,12 @@ from typing import Any
 import av
 import pytest
 
+from airflow_heygen.lineage.datasets import DatasetRef, url_dataset
 from tests.dags.heygen_topology_dags import BATCH_SIZE, BUCKET, CHAIN_LENGTH, DEFERRED_SIZE, HEYGEN_POOL
 from tests.support.v3_emulator import grown
 from tests.system.backends import BackendMissing
 from tests.system.topology import API_KEY, Topology, run_topology
+from tests.unit.lineage.schemas import checked_facet_names, validate_event
 
 pytestmark = [pytest.mark.services, pytest.mark.topology, pytest.mark.timeout(1500)]
 
@@ -53,7 +55,7 @@ SHARED: dict[str, Any] = {"counts": {}}
 def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     """The topology, started once for the module; every process is stopped at the end, on failure too."""
     try:
-        context = run_topology(tmp_path_factory.mktemp("topology"))
+        context = run_topology(tmp_path_factory.mktemp("topology"), lineage=True)
         topology = context.__enter__()
     except BackendMissing as missing:
         # CI installs them (.ci/run): there a missing one is a failure, not a reason to skip.
@@ -242,6 +244,49 @@ def test_published_videos_are_whole_in_s3_and_schedule_the_manifest_dag(topo: To
         "objects": len(published),
         "manifest_runs": len(services.dag_runs(MANIFEST)),
     }
+
+
+def _event_run_id(event: dict[str, Any]) -> str | None:
+    """The Airflow DAG run an OpenLineage task event belongs to (the provider's ``airflow`` run facet)."""
+    airflow = event["run"].get("facets", {}).get("airflow") or {}
+    return (airflow.get("dagRun") or {}).get("run_id")
+
+
+def test_every_heygen_task_reported_valid_lineage_from_the_celery_workers(topo: Topology) -> None:
+    # The real OpenLineage listener in every Celery task process, its file transport shared by all.
+    events = topo.lineage_events()
+    assert events, f"no OpenLineage event in {topo.lineage_file}"
+    problems = {}
+    for run_id in SHARED["pipeline_runs"]:
+        safe_run = run_id.replace(":", "-").replace("+", "_")
+        final: dict[str, dict[str, Any]] = {}
+        for task_id in ("avatar_video", "faceswap", "publish"):
+            ours = [
+                e
+                for e in events
+                if e["job"]["name"] == f"{PIPELINE}.{task_id}" and _event_run_id(e) == run_id
+            ]
+            assert {e["eventType"] for e in ours} >= {"START", "COMPLETE"}, (run_id, task_id, ours)
+            for event in ours:
+                if errors := validate_event(event):
+                    problems[(run_id, task_id, event["eventType"])] = errors
+            final[task_id] = [e for e in ours if e["eventType"] == "COMPLETE"][-1]
+        swap = final["faceswap"]
+        execution_id = topo.services.xcom(PIPELINE, run_id, "faceswap")["execution_id"]
+        facets = swap["run"]["facets"]
+        assert facets["externalQuery"] == {**facets["externalQuery"], "externalQueryId": execution_id}
+        assert "heygenJob" in checked_facet_names(swap)
+        assert facets["heygenJob"]["job_ids"] == [execution_id]
+        assert facets["heygenJob"]["statuses"] == ["completed"]
+        # The face swap read the avatar video (its target) and the face; it made the execution's video.
+        avatar_video = topo.services.xcom(PIPELINE, run_id, "avatar_video")["video_url"]
+        assert url_dataset(avatar_video) in {DatasetRef(d["namespace"], d["name"]) for d in swap["inputs"]}
+        assert [d["name"] for d in swap["outputs"]] == [f"workflows/executions/{execution_id}"]
+        publish = final["publish"]
+        assert [(d["namespace"], d["name"]) for d in publish["outputs"]] == [
+            (f"s3://{BUCKET}", f"avatar_faceswap/{safe_run}.mp4")
+        ]
+    assert problems == {}
 
 
 def test_overwrite_false_refuses_an_existing_key(topo: Topology) -> None:

@@ -91,6 +91,19 @@ class Topology:
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
     trigger_assignments: dict[str, set[int]] = field(default_factory=dict)
     redis_seen: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def lineage_file(self) -> Path:
+        """Where OpenLineage's file transport writes every process's events (when lineage is on)."""
+        return lineage_file(self.home)
+
+    def lineage_events(self) -> list[dict[str, Any]]:
+        """Every OpenLineage event written so far, from every worker and scheduler, in file order."""
+        path = self.lineage_file
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
     _last_redis: float = 0.0
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
@@ -198,13 +211,35 @@ def heygen_connection(base_url: str) -> str:
     )
 
 
+def lineage_file(home: Path) -> Path:
+    """The OpenLineage events file of a topology whose ``AIRFLOW_HOME`` is ``home``."""
+    return home / "openlineage.jsonl"
+
+
+def lineage_env(home: Path) -> dict[str, str]:
+    """
+    OpenLineage on, as a deployment configures it, with the file transport (every process appends whole
+    lines to one file).
+
+    :param home: the ``AIRFLOW_HOME``.
+    """
+    transport = {"type": "file", "log_file_path": str(lineage_file(home)), "append": True}
+    return {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "heygen-topology",
+        "AIRFLOW__OPENLINEAGE__DISABLED": "false",
+    }
+
+
 @contextmanager
-def run_topology(tmp: Path) -> Iterator[Topology]:
+def run_topology(tmp: Path, *, lineage: bool = False) -> Iterator[Topology]:
     """
     Start everything, in order (backends, emulator, migration, then all Airflow components at once) and
     stop everything at exit, on failure too.
 
     :param tmp: an empty folder.
+    :param lineage: turn OpenLineage on, with its file transport (:attr:`Topology.lineage_file`); off by
+        default, so that benchmarks measure the provider alone.
     """
     home = tmp / "airflow"
     home.mkdir(parents=True)
@@ -239,6 +274,7 @@ def run_topology(tmp: Path) -> Iterator[Topology]:
             "AWS_ENDPOINT_URL": NOWHERE,
             "AWS_EC2_METADATA_DISABLED": "true",
             **FAILOVER,
+            **(lineage_env(home) if lineage else {}),
         }
         services = stack.enter_context(
             AirflowServices(
