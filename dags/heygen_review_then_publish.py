@@ -6,8 +6,8 @@ The face swap's result is first copied to a private review folder (with its prev
 ``ApprovalOperator`` asks a person: its body shows the preview (served by the HeyGen view in the Airflow
 UI) and links the face swap's HeyGen tab. "Approve" publishes the video to its destination; "Reject"
 skips publishing (the task shows as skipped). Nothing is deleted either way, and the answer, who gave it
-and when are kept in the run (the approval task's "Required Actions", its hitlDetails in the REST API). While it waits, the
-approval holds no worker, triggerer or pool slot (Airflow 3.3's ``awaiting_input`` state).
+and when are kept in the run (the approval task's "Required Actions", its hitlDetails in the REST API).
+While it waits, the approval holds no worker, triggerer or pool slot (Airflow 3.3's ``awaiting_input``).
 
 Answer in the UI (the run's "Required Actions") or through the REST API::
 

@@ -284,7 +284,8 @@ def test_every_heygen_task_reported_valid_lineage_from_the_celery_workers(topo: 
         assert [d["name"] for d in swap["outputs"]] == [f"workflows/executions/{execution_id}"]
         publish = final["publish"]
         assert [(d["namespace"], d["name"]) for d in publish["outputs"]] == [
-            (f"s3://{BUCKET}", f"avatar_faceswap/{safe_run}.mp4")
+            (f"s3://{BUCKET}", f"avatar_faceswap/{safe_run}.mp4"),
+            (f"s3://{BUCKET}", f"avatar_faceswap/{safe_run}.png"),
         ]
     assert problems == {}
 
