@@ -29,6 +29,10 @@ pytestmark = [pytest.mark.services, pytest.mark.timeout(900)]
 DAG_ID = "heygen_review_then_publish"
 RENDER_SECONDS = 10
 WAIT_FOR_REVIEW = 240.0
+# How long the worker may take to end the parked task's process, and the executor to reap it after
+# ([workers] min_heartbeat_interval is 5 s).
+PARKING_SECONDS = 30.0
+REAP_SECONDS = 6.0
 
 
 @dataclass
@@ -79,6 +83,22 @@ def _wait_for_the_question(services: AirflowServices, run_id: str) -> dict[str, 
     raise AssertionError(f"{run_id} never awaited its review{services.log_tails()}")
 
 
+def _holds_a_worker(services: AirflowServices, ti_id: str) -> bool:
+    """
+    Whether a task process still runs the parked approval after its worker had time to end it; then wait
+    out the executor's reaping. An answer that resumes a task whose parking worker is not yet reaped fails
+    it in Airflow 3.3.2 (as a trigger firing that early does, apache/airflow#66374): a person never
+    answers within seconds, a test does.
+    """
+    deadline = time.monotonic() + PARKING_SECONDS
+    while services.task_pid(ti_id) is not None:
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.5)
+    time.sleep(REAP_SECONDS)
+    return False
+
+
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewRuns]:
     tmp = tmp_path_factory.mktemp("review")
@@ -99,7 +119,7 @@ def reviews(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewRuns]:
                 review = next(
                     ti for ti in services.task_instances(DAG_ID, run_id) if ti["task_id"] == "review"
                 )
-                held[run_id] = services.task_pid(review["id"]) is not None
+                held[run_id] = _holds_a_worker(services, review["id"])
                 answers[run_id] = dict(
                     services.api(
                         "PATCH",
