@@ -17,6 +17,7 @@ def run_test_dag(dag_id: str, conf: dict[str, Any] | None = None) -> DagRun:
         heygen_spend_dags,
         heygen_test_dags,
         heygen_v3_test_dags,
+        heygen_view_dags,
     )
 
     modules = (
@@ -25,6 +26,7 @@ def run_test_dag(dag_id: str, conf: dict[str, Any] | None = None) -> DagRun:
         heygen_failure_dags,
         heygen_campaign_dags,
         heygen_spend_dags,
+        heygen_view_dags,
     )
     dags = {d.dag_id: d for module in modules for d in vars(module).values() if isinstance(d, DAG)}
     return dags[dag_id].test(run_conf=conf)
