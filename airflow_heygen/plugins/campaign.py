@@ -162,4 +162,3 @@ def campaign_view(record: TaskRecord, read: Any = read_manifest) -> CampaignView
         running=record.state not in ENDED_STATES,
         manifest_error=error,
     )
-
