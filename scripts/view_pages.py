@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
+from airflow_heygen.plugins.pages import ui_task_url
+from airflow_heygen.plugins.records import TaskKey
 from scripts.screenshots import Page
 
 # The UI shows a task instance's external view at <task instance>/plugin/<url_route>, in an iframe.
-TAB_ROUTE = "heygen_task"
-NAV_ROUTE = "heygen"
 FRAME = "document.querySelector('iframe')"
 
 
@@ -27,10 +26,7 @@ def tab_url(base_url: str, dag_id: str, run_id: str, task_id: str) -> str:
     :param run_id: the run.
     :param task_id: the task.
     """
-    return (
-        f"{base_url}/dags/{quote(dag_id)}/runs/{quote(run_id, safe='')}/tasks/{quote(task_id)}"
-        f"/plugin/{TAB_ROUTE}"
-    )
+    return base_url + ui_task_url(TaskKey(dag_id, run_id, task_id))
 
 
 def framed(expression: str) -> str:

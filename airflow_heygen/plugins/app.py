@@ -20,7 +20,7 @@ from airflow_heygen.plugins.jobs import TaskKind
 from airflow_heygen.plugins.media import stream_file
 from airflow_heygen.plugins.pages import item_row, nav_page, progress_html, task_page
 from airflow_heygen.plugins.records import latest_heygen_tasks
-from airflow_heygen.plugins.settings import LATEST_JOBS, PAGE_SIZE
+from airflow_heygen.plugins.settings import LATEST_JOBS, PAGE_SIZE, base_path
 
 StatusFilter = Annotated[
     str | None, Query(pattern="^(completed|failed|in_doubt|running|waiting|pending|skipped)$")
@@ -63,7 +63,7 @@ def create_app(balances: BalanceCache | None = None) -> FastAPI:
     def home(user: GetUserDep, session: SessionDep) -> HTMLResponse:
         """Account balances of the readable connections and the latest jobs of the readable DAGs."""
         shown = [cache.get(conn_id) for conn_id in heygen_conn_ids() if may_read_connection(user, conn_id)]
-        return HTMLResponse(nav_page(shown, _latest(session, user)), headers=NO_STORE)
+        return HTMLResponse(nav_page(shown, _latest(session, user), base_path()), headers=NO_STORE)
 
     @app.get("/api/jobs")
     def jobs(user: GetUserDep, session: SessionDep) -> JSONResponse:

@@ -13,7 +13,14 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from airflow_heygen.plugins.settings import URL_PREFIX, base_path, running_on_api_server, ui_enabled
+from airflow_heygen.plugins.settings import (
+    NAV_ROUTE,
+    TASK_ROUTE,
+    URL_PREFIX,
+    base_path,
+    running_on_api_server,
+    ui_enabled,
+)
 
 TASK_INSTANCE_HREF = (
     f"{URL_PREFIX}/task?dag_id={{DAG_ID}}&run_id={{RUN_ID}}&task_id={{TASK_ID}}&map_index={{MAP_INDEX}}"
@@ -35,14 +42,14 @@ def heygen_views() -> list[dict[str, Any]]:
             "name": "HeyGen",
             "href": root + TASK_INSTANCE_HREF,
             "destination": "task_instance",
-            "url_route": "heygen_task",
+            "url_route": TASK_ROUTE,
         },
         {
             "name": "HeyGen",
             "href": f"{root}{URL_PREFIX}/",
             "destination": "nav",
             "category": "browse",
-            "url_route": "heygen",
+            "url_route": NAV_ROUTE,
         },
     ]
 

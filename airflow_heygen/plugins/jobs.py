@@ -193,7 +193,9 @@ def _status(record: TaskRecord, result: Mapping[str, Any], failure: Mapping[str,
 def _timeline(record: TaskRecord, ids: Sequence[str], status: str) -> list[Moment]:
     moments: list[Moment] = []
     if record.queued_at:
-        moments.append(Moment(record.queued_at, "queued"))
+        # A task that waited deferred is queued again to resume: its last queueing follows its start.
+        resumed = record.started_at is not None and record.queued_at > record.started_at
+        moments.append(Moment(record.queued_at, "queued to resume" if resumed else "queued"))
     if record.started_at:
         moments.append(Moment(record.started_at, f"try {record.try_number} started"))
     for key in ("job_id", "job_ids"):

@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from airflow_heygen.plugins.balances import Balance
 from airflow_heygen.plugins.campaign import CampaignView
 from airflow_heygen.plugins.facts import TaskFacts
 from airflow_heygen.plugins.jobs import JobView, Moment, TaskKind
 from airflow_heygen.plugins.records import TaskKey
-from airflow_heygen.plugins.settings import PAGE_SIZE, REFRESH_MS
+from airflow_heygen.plugins.settings import PAGE_SIZE, REFRESH_MS, TASK_ROUTE
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:16px;color:#1a1a2e;background:#fff}
@@ -49,6 +49,20 @@ def key_query(key: TaskKey, **extra: Any) -> str:
     params = {"dag_id": key.dag_id, "run_id": key.run_id, "task_id": key.task_id, "map_index": key.map_index}
     params.update({name: value for name, value in extra.items() if value is not None})
     return urlencode(params)
+
+
+def ui_task_url(key: TaskKey, root: str = "") -> str:
+    """
+    The task instance's "HeyGen" tab in the Airflow UI (the page is shown there, in an iframe).
+
+    :param key: the task instance.
+    :param root: the api-server's base path.
+    """
+    mapped = f"/mapped/{key.map_index}" if key.map_index >= 0 else ""
+    return (
+        f"{root}/dags/{quote(key.dag_id, safe='')}/runs/{quote(key.run_id, safe='')}"
+        f"/tasks/{quote(key.task_id, safe='')}{mapped}/plugin/{TASK_ROUTE}"
+    )
 
 
 def document(title: str, body: str, script: str = "") -> str:
@@ -238,12 +252,14 @@ def task_page(facts: TaskFacts, status: str | None = None, offset: int = 0) -> s
     return document("HeyGen", body, script)
 
 
-def nav_page(balances: Sequence[Balance], jobs: Sequence[TaskFacts]) -> str:
+def nav_page(balances: Sequence[Balance], jobs: Sequence[TaskFacts], root: str = "") -> str:
     """
-    The "HeyGen" page: each readable connection's balance and the latest jobs of the readable DAGs.
+    The "HeyGen" page: each readable connection's balance and the latest jobs of the readable DAGs,
+    each linking to its task instance's "HeyGen" tab in the Airflow UI.
 
     :param balances: the balances of the connections the user may read.
     :param jobs: the latest HeyGen task instances of the DAGs the user may read.
+    :param root: the api-server's base path.
     """
     rows = "".join(
         f"<tr><td>{_e(b.conn_id)}</td><td>{_e(b.summary or 'unavailable: ' + (b.error or 'unknown'))}</td>"
@@ -265,7 +281,7 @@ def nav_page(balances: Sequence[Balance], jobs: Sequence[TaskFacts]) -> str:
         elif facts.campaign is not None:
             what, status, cost = (
                 "campaign",
-                "running" if facts.campaign.running else "ended",
+                (record.state if record else None) or "none",
                 facts.campaign.spent_usd,
             )
         else:
@@ -273,7 +289,8 @@ def nav_page(balances: Sequence[Balance], jobs: Sequence[TaskFacts]) -> str:
         when = record.started_at.isoformat(timespec="seconds") if record and record.started_at else ""
         lines.append(
             f"<tr><td>{_e(when)}</td><td>{_e(key.dag_id)}</td><td>{_e(key.run_id)}</td>"
-            f"<td><a href='task?{_e(key_query(key))}'>{_e(key.task_id)}</a></td><td>{_e(what)}</td>"
+            f"<td><a target='_top' href='{_e(ui_task_url(key, root))}'>{_e(key.task_id)}</a></td>"
+            f"<td>{_e(what)}</td>"
             f"<td><span class='status {_e(status)}'>{_e(status)}</span></td><td>{_e(_usd(cost))}</td></tr>"
         )
     body += "<h2>Latest jobs</h2>"

@@ -7,6 +7,9 @@ from datetime import timedelta
 
 # Where the FastAPI app is mounted on the api-server.
 URL_PREFIX = "/heygen"
+# The UI routes of the task instance tab and of the navigation page (<...>/plugin/<route>).
+TASK_ROUTE = "heygen_task"
+NAV_ROUTE = "heygen"
 # HeyGen's video URLs are signed and expire: they are shown while younger than this, then not at all.
 HEYGEN_URL_VALID = timedelta(days=7)
 # An account's balance is read from HeyGen at most once per this many seconds per connection.

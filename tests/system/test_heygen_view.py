@@ -74,6 +74,18 @@ class ViewServices:
         return Counter(json.loads(line)["status"] for line in self.manifest.read_text().splitlines())
 
 
+def _without_entry_point() -> dict[str, str]:
+    """
+    Where the installed distribution predates the ``airflow.plugins`` entry point (an older editable
+    install), providers discovered eagerly: the plugin then comes through ``get_provider_info()``.
+    """
+    from importlib.metadata import entry_points
+
+    if any(ep.name == "heygen" for ep in entry_points(group="airflow.plugins")):
+        return {}
+    return {"AIRFLOW__CORE__LAZY_DISCOVER_PROVIDERS": "False"}
+
+
 def _items(path: Path, emulator: EmulatorHandle) -> Path:
     faces = [emulator.sample_url("face.jpg"), emulator.sample_url("face2.jpg")]
     with path.open("w", newline="") as stream:
@@ -101,9 +113,7 @@ def view(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViewServices]:
             "AIRFLOW_CONN_HEYGEN_DEFAULT": json.dumps(
                 {**connection, "extra": {"retry_min_delay": 0.2, "rates": {"workflow.FaceswapNode": 0.05}}}
             ),
-            # This venv's install may predate the airflow.plugins entry point: providers discovered
-            # eagerly load the plugin through get_provider_info() either way.
-            "AIRFLOW__CORE__LAZY_DISCOVER_PROVIDERS": "False",
+            **_without_entry_point(),
         }
         services = stack.enter_context(AirflowServices(tmp / "airflow", VIEW_DAGS, env=env))
         for dag_id in (VIDEO_DAG, FAILED_DAG, CAMPAIGN_DAG):

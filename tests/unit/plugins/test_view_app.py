@@ -169,8 +169,10 @@ def test_the_heygen_page_shows_balances_and_latest_jobs(
     page = client.get("/heygen/", headers=bearer(tokens["admin"])).text
 
     assert "heygen_default" in page and "wallet billing" in page
+    assert "/tasks/video/plugin/heygen_task'>video<" in page
     for dag_id in (DENIED_DAG, FAILED_DAG, CAMPAIGN_DAG):
-        assert f"task?dag_id={dag_id}&amp;" in page
+        # Each job links to its task instance's HeyGen tab in the Airflow UI.
+        assert f"target='_top' href='/dags/{dag_id}/runs/" in page
     jobs = client.get("/heygen/api/jobs", headers=bearer(tokens["admin"])).json()
     assert {(j["dag_id"], j["kind"]) for j in jobs} >= {
         (DENIED_DAG, "job"),
