@@ -81,14 +81,22 @@ def readable_task(
 ) -> TaskKey:
     """
     The task instance a request names, once its user may read its DAG; ``403`` otherwise. A parameter
-    given twice is refused (``400``), so that the one checked is the one read.
+    given twice is refused (``400``), so that the one checked is the one read; a ``map_index`` that is
+    not a number (nor the UI's unfilled ``{MAP_INDEX}``) is refused (``422``).
+
+    :param request: the request.
+    :param user: the signed-in user (Airflow's ``get_user``: Bearer JWT or the ``_token`` cookie).
+    :param dag_id: the DAG.
+    :param run_id: the run.
+    :param task_id: the task.
+    :param map_index: the map index.
     """
     for name in KEY_PARAMS:
         if len(request.query_params.getlist(name)) > 1:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{name} given more than once")
     index = TaskKey.map_index_of(map_index)
     if index is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "map_index must be a number")
+        raise HTTPException(422, "map_index must be a number")
     if not may_read_dag(user, dag_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Forbidden")
     return TaskKey(dag_id, run_id, task_id, index)

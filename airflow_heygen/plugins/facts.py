@@ -6,11 +6,21 @@ may read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_heygen.plugins.campaign import CampaignView, campaign_view
-from airflow_heygen.plugins.jobs import PUBLISH_OPERATOR, JobView, Published, TaskKind, job_view, task_kind
+from airflow_heygen.plugins.jobs import (
+    PUBLISH_OPERATOR,
+    RESULT_KEY,
+    JobView,
+    Published,
+    TaskKind,
+    job_view,
+    result_videos,
+    task_kind,
+)
 from airflow_heygen.plugins.media import CONTENT_TYPES
 from airflow_heygen.plugins.records import TaskKey, TaskRecord, load_task, run_tasks
 
@@ -40,21 +50,21 @@ class TaskFacts:
     published: Published | None = None
 
 
-def published_copies(session: Session, record: TaskRecord, video_url: str | None) -> list[Published]:
+def published_copies(session: Session, record: TaskRecord, video_urls: Collection[str]) -> list[Published]:
     """
-    The copies of ``video_url`` that publishing tasks of the same run made (their rendered
-    ``video_url`` is the job's).
+    The copies of the job's videos that publishing tasks of the same run made (their rendered
+    ``video_url`` is one of the job's).
 
     :param session: a metadata database session.
     :param record: the job's task instance.
-    :param video_url: the job's video URL.
+    :param video_urls: the job's video URLs.
     """
-    if not video_url:
+    if not video_urls:
         return []
     copies = []
     for key in run_tasks(session, record.key.dag_id, record.key.run_id, PUBLISH_OPERATOR):
         other = load_task(session, key)
-        if other is not None and other.text("video_url") == video_url:
+        if other is not None and other.text("video_url") in video_urls:
             copy = Published.of(other)
             if copy is not None:
                 copies.append(copy)
@@ -77,9 +87,8 @@ def task_facts(session: Session, key: TaskKey) -> TaskFacts:
     if kind is TaskKind.PUBLISH:
         return TaskFacts(key, record, kind, published=Published.of(record))
     if kind is TaskKind.JOB:
-        result = record.mapping("return_value")
-        url = result.get("video_url") if isinstance(result.get("video_url"), str) else None
-        return TaskFacts(key, record, kind, job=job_view(record, published_copies(session, record, url)))
+        urls = set(result_videos(record.mapping(RESULT_KEY)).values())
+        return TaskFacts(key, record, kind, job=job_view(record, published_copies(session, record, urls)))
     return TaskFacts(key, record, kind)
 
 

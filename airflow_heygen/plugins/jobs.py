@@ -132,7 +132,8 @@ class JobView:
     :param task_error: the error the task failed with, when it says more than HeyGen's reason.
     :param estimated_cost_usd: the estimate made before the create.
     :param cost_usd: what the job cost, once it ended.
-    :param video_url: HeyGen's URL of the video, while it is still valid.
+    :param video_url: HeyGen's URL of the video (a translation's: its first language's).
+    :param videos: HeyGen's URL of each video, by language for a translation (``""`` for a single one).
     :param url_expired: HeyGen's URL is older than it stays valid.
     :param thumbnail_url: HeyGen's preview image, if it gave one.
     :param timeline: the task's story, oldest first.
@@ -149,6 +150,7 @@ class JobView:
     estimated_cost_usd: float | None = None
     cost_usd: float | None = None
     video_url: str | None = None
+    videos: dict[str, str] = field(default_factory=dict)
     url_expired: bool = False
     thumbnail_url: str | None = None
     timeline: list[Moment] = field(default_factory=list)
@@ -172,12 +174,28 @@ class JobView:
             "estimated_cost_usd": self.estimated_cost_usd,
             "cost_usd": self.cost_usd,
             "video_url": self.heygen_video_url,
+            "videos": {} if self.url_expired else self.videos,
             "url_expired": self.url_expired,
             "thumbnail_url": self.thumbnail_url,
             "timeline": [{"at": m.at.isoformat(), "what": m.what} for m in self.timeline],
             "published": [{"task_id": p.task_id, "uri": p.uri} for p in self.published],
             "ended": self.ended,
         }
+
+
+def result_videos(result: Mapping[str, Any]) -> dict[str, str]:
+    """
+    HeyGen's video URL(s) of a job result: ``{"": url}``, or a translation's ``video_urls`` by language.
+
+    :param result: the task's result XCom.
+    """
+    single = result.get("video_url")
+    if isinstance(single, str) and single:
+        return {"": single}
+    many = result.get("video_urls")
+    if not isinstance(many, Mapping):
+        return {}
+    return {str(name): url for name, url in many.items() if isinstance(url, str) and url}
 
 
 def _status(record: TaskRecord, result: Mapping[str, Any], failure: Mapping[str, Any]) -> str:
@@ -226,7 +244,8 @@ def job_view(record: TaskRecord, published: Sequence[Published] = (), now: datet
     ids = _ids(record, result, failure)
     status = _status(record, result, failure)
     output = result.get("output") if isinstance(result.get("output"), Mapping) else {}
-    video_url = result.get("video_url") if isinstance(result.get("video_url"), str) else None
+    videos = result_videos(result)
+    video_url = next(iter(videos.values()), None)
     made = record.xcoms[RESULT_KEY].at if RESULT_KEY in record.xcoms else None
     expired = bool(video_url and made and (now or datetime.now(UTC)) - made > HEYGEN_URL_VALID)
     thumbnail = output.get("thumbnail_url") if isinstance(output, Mapping) else None
@@ -244,6 +263,7 @@ def job_view(record: TaskRecord, published: Sequence[Published] = (), now: datet
         else _number(record.value("estimated_cost_usd")),
         cost_usd=_number(result.get("cost_usd")),
         video_url=video_url,
+        videos=videos,
         url_expired=expired,
         thumbnail_url=thumbnail if isinstance(thumbnail, str) and thumbnail else None,
         timeline=_timeline(record, ids, status),

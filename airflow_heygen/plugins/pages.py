@@ -111,7 +111,9 @@ def _job(key: TaskKey, job: JobView) -> str:
         html += _video(f"media?{key_query(key)}", poster)
         html += "<p>Playing the published copy, streamed from object storage.</p>"
     elif job.heygen_video_url:
-        html += _video(job.heygen_video_url, job.thumbnail_url)
+        for number, (language, url) in enumerate(job.videos.items()):
+            html += f"<h3>{_e(language)}</h3>" if language else ""
+            html += _video(url, job.thumbnail_url, "video" if number == 0 else f"video-{number}")
         html += "<p>Playing HeyGen's URL (valid for a limited time; no published copy found).</p>"
     elif job.url_expired:
         html += "<p class='muted'>HeyGen's URL has expired and no copy was published.</p>"
