@@ -14,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from airflow_heygen.plugins.auth import ReadableTaskDep, may_read_connection, readable_dag_ids
-from airflow_heygen.plugins.balances import BalanceCache, heygen_conn_ids
+from airflow_heygen.plugins.balances import Balance, BalanceCache, heygen_conn_ids
 from airflow_heygen.plugins.facts import TaskFacts, media_file, task_facts
 from airflow_heygen.plugins.jobs import TaskKind
 from airflow_heygen.plugins.media import stream_file
@@ -22,8 +22,10 @@ from airflow_heygen.plugins.pages import item_row, nav_page, progress_html, task
 from airflow_heygen.plugins.records import latest_heygen_tasks
 from airflow_heygen.plugins.settings import LATEST_JOBS, PAGE_SIZE, base_path
 
+# The campaign table's filter, ?status=...
 StatusFilter = Annotated[
-    str | None, Query(pattern="^(completed|failed|in_doubt|running|waiting|pending|skipped)$")
+    str | None,
+    Query(alias="status", pattern="^(completed|failed|in_doubt|running|waiting|pending|skipped)$"),
 ]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 NO_STORE = {"Cache-Control": "no-store"}
@@ -59,11 +61,16 @@ def create_app(balances: BalanceCache | None = None) -> FastAPI:
     cache = balances or BalanceCache()
     app = FastAPI(title="HeyGen view", docs_url=None, redoc_url=None, openapi_url=None)
 
+    def balances_for(user: Any) -> list[Balance]:
+        """The balances of the HeyGen connections ``user`` may read."""
+        return [cache.get(conn_id) for conn_id in heygen_conn_ids() if may_read_connection(user, conn_id)]
+
     @app.get("/", response_class=HTMLResponse)
     def home(user: GetUserDep, session: SessionDep) -> HTMLResponse:
         """Account balances of the readable connections and the latest jobs of the readable DAGs."""
-        shown = [cache.get(conn_id) for conn_id in heygen_conn_ids() if may_read_connection(user, conn_id)]
-        return HTMLResponse(nav_page(shown, _latest(session, user), base_path()), headers=NO_STORE)
+        return HTMLResponse(
+            nav_page(balances_for(user), _latest(session, user), base_path()), headers=NO_STORE
+        )
 
     @app.get("/api/jobs")
     def jobs(user: GetUserDep, session: SessionDep) -> JSONResponse:
@@ -87,7 +94,7 @@ def create_app(balances: BalanceCache | None = None) -> FastAPI:
     @app.get("/api/balances")
     def balances_json(user: GetUserDep) -> JSONResponse:
         """The balances of the HeyGen connections the user may read."""
-        shown = [cache.get(conn_id) for conn_id in heygen_conn_ids() if may_read_connection(user, conn_id)]
+        shown = balances_for(user)
         return JSONResponse(
             [
                 {
@@ -103,10 +110,10 @@ def create_app(balances: BalanceCache | None = None) -> FastAPI:
 
     @app.get("/task", response_class=HTMLResponse)
     def task(
-        key: ReadableTaskDep, session: SessionDep, status: StatusFilter = None, offset: Offset = 0
+        key: ReadableTaskDep, session: SessionDep, shown: StatusFilter = None, offset: Offset = 0
     ) -> HTMLResponse:
         """The "HeyGen" tab of a task instance."""
-        return HTMLResponse(task_page(task_facts(session, key), status, offset), headers=NO_STORE)
+        return HTMLResponse(task_page(task_facts(session, key), shown, offset), headers=NO_STORE)
 
     @app.get("/api/task")
     def task_json(key: ReadableTaskDep, session: SessionDep) -> JSONResponse:
@@ -126,10 +133,10 @@ def create_app(balances: BalanceCache | None = None) -> FastAPI:
 
     @app.get("/api/campaign")
     def campaign_json(
-        key: ReadableTaskDep, session: SessionDep, status: StatusFilter = None, offset: Offset = 0
+        key: ReadableTaskDep, session: SessionDep, shown: StatusFilter = None, offset: Offset = 0
     ) -> JSONResponse:
         """A campaign's progress and one page of its manifest (filtered by status)."""
-        return JSONResponse(_campaign_answer(task_facts(session, key), status, offset), headers=NO_STORE)
+        return JSONResponse(_campaign_answer(task_facts(session, key), shown, offset), headers=NO_STORE)
 
     @app.get("/media")
     def media(
