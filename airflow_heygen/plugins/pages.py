@@ -206,12 +206,19 @@ def _refresh_script(key: TaskKey, status: str | None, offset: int) -> str:
     return f"""<script>
 (function () {{
   const url = {url!r};
+  let shown = null;
   async function refresh() {{
     const answer = await fetch(url, {{credentials: "same-origin"}});
     if (!answer.ok) return;
     const data = await answer.json();
     document.getElementById("progress").innerHTML = data.progress_html;
-    document.querySelector("#items tbody").innerHTML = data.rows_html;
+    // The rows are replaced only when they changed, and never under a video someone is watching.
+    const rows = document.querySelector("#items tbody");
+    const watching = [...rows.querySelectorAll("video")].some(video => !video.paused);
+    if (!watching && data.rows_html !== shown) {{
+      rows.innerHTML = data.rows_html;
+      shown = data.rows_html;
+    }}
     if (data.progress.running_task) setTimeout(refresh, {REFRESH_MS});
   }}
   setTimeout(refresh, {REFRESH_MS});
