@@ -57,7 +57,8 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
 
 
 def get_provider_info() -> dict[str, Any]:
-    """Describe the provider: its modules, the ``heygen`` connection type and its form, extra links."""
+    """Describe the provider: its modules, the ``heygen`` connection type and its form, extra links, the
+    HeyGen view's plugin."""
     return {
         "package-name": "airflow-heygen",
         "name": "HeyGen",
@@ -109,6 +110,10 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_heygen.links.heygen.HeyGenVideoLink"],
+        # The HeyGen view: built by the api-server only, and only with [heygen] ui_enabled (default on).
+        "plugins": [
+            {"name": "heygen", "plugin-class": "airflow_heygen.plugins.heygen_view.HeyGenViewPlugin"}
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_heygen.hooks.heygen.HeyGenHook",

@@ -5,8 +5,9 @@ only the wheel and Airflow were installed, from outside the checkout.
     python scripts/check_wheel.py dist/airflow_heygen-<version>-py3-none-any.whl
 
 Checks what the wheel holds (``py.typed``, no tests, demo output or caches), that ``airflow providers
-list`` shows the provider, that the ``heygen`` connection type is registered, and that the operators,
-sensors and triggers import. Prints one line per check; exits non-zero on the first failure.
+list`` shows the provider, that the ``heygen`` connection type is registered, that Airflow loads the
+HeyGen view's plugin, and that the operators, sensors and triggers import. Prints one line per check;
+exits non-zero on the first failure.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def main(wheel: Path) -> None:
         check(
             hooks.get("heygen", {}).get("class") == "airflow_heygen.hooks.heygen.HeyGenHook",
             "the heygen connection type is registered",
+        )
+        # With Airflow's defaults (providers discovered lazily) the view's plugin comes through its
+        # airflow.plugins entry point; outside the api-server it is empty.
+        plugins = {p["name"]: p for p in airflow(home, "plugins")}
+        check(
+            "heygen" in plugins and plugins["heygen"]["fastapi_apps"] == [],
+            "the HeyGen view's plugin is loaded (empty outside the api-server)",
         )
         code = "; ".join(f"import {module}" for module in MODULES)
         imports = subprocess.run(

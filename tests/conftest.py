@@ -44,6 +44,7 @@ LONGEST_FIRST = (
     "tests/system/test_topology.py",
     "tests/reliability/test_real_services_faults.py",
     "tests/system/test_real_services.py",
+    "tests/system/test_heygen_view.py",
 )
 
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 DEFAULT_IN_FLIGHT_WORKFLOWS = 10
 DEFAULT_IN_FLIGHT_BATCHED = 200
 DEFAULT_TIMEOUT = 24 * 3600.0
+# The XCom where a campaign says, at every step, where its manifest is and what bounds it (the HeyGen
+# view reads it while the campaign runs; the result names the manifest only at the end).
+CAMPAIGN_XCOM = "heygen_campaign"
 
 
 class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
@@ -285,6 +288,7 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
         finally:
             self.close_hook()
         self._write_manifest(runner)
+        self._push_progress(context, runner)
         watch = runner.watch()
         if watch or not runner.ended():
             self._defer(runner, watch, deadline, published)
@@ -322,6 +326,23 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
         from airflow_heygen.publishing.destination import published_uri
 
         return published_uri(path)
+
+    def _push_progress(self, context: Context, runner: CampaignRunner) -> None:
+        """
+        XCom :data:`CAMPAIGN_XCOM`: ``{"kind", "total", "manifest", "destination_conn_id",
+        "max_cost_usd", "estimated_cost_usd"}``, where the manifest lives and the campaign's bounds.
+        """
+        context["ti"].xcom_push(
+            key=CAMPAIGN_XCOM,
+            value={
+                "kind": self.kind,
+                "total": len(runner.items),
+                "manifest": self._manifest_uri(),
+                "destination_conn_id": self.destination_conn_id,
+                "max_cost_usd": self.max_cost_usd,
+                "estimated_cost_usd": runner.costs.total,
+            },
+        )
 
     def _write_manifest(self, runner: CampaignRunner) -> None:
         path = self._folder("manifest", self.manifest)

@@ -10,7 +10,8 @@ Importing this module stays cheap for DAG parsing: hooks and triggers are import
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -18,6 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_heygen.exceptions import (
     HeyGenAuthError,
+    HeyGenExecutionError,
     HeyGenInputError,
     HeyGenNoAnswerError,
     HeyGenRequestError,
@@ -42,6 +44,8 @@ __all__ = [
     "content_fingerprint",
     "submission_key",
 ]
+# The XCom a failed job's reason is pushed to before the task fails (the HeyGen view shows it).
+FAILURE_XCOM = "heygen_failure"
 # Several ids of one record (a translation's languages) are saved joined by this.
 ID_SEPARATOR = ","
 # Refusals after which HeyGen certainly made no job (and released the key).
@@ -155,7 +159,7 @@ class HeyGenJobOperator(JobLineageMixin, HeyGenSubmitOperator):
         body = self.request_body()
         record = self._record(context, body)
         try:
-            with self.reporting_failures():
+            with self.recording_failure(context), self.reporting_failures():
                 self.job_ids = self._attach_or_create(record, body, context)
                 self._push_ids(context)
                 if self.spend:  # for the result of a resume that gets no deferral kwargs (dag.test)
@@ -174,6 +178,32 @@ class HeyGenJobOperator(JobLineageMixin, HeyGenSubmitOperator):
             return result
         finally:
             self.close_hook()
+
+    @contextmanager
+    def recording_failure(self, context: Context) -> Iterator[None]:
+        """
+        Push a failed or vanished job's reason to XCom :data:`FAILURE_XCOM` before the error fails the
+        task: ``{"kind", "job_id", "code", "message", "error"}`` (HeyGen's code and reason, and the task's
+        error). A task's result is pushed only when it succeeds, so without this the reason would be in
+        the log alone.
+
+        :param context: the task's context.
+        """
+        try:
+            yield
+        except HeyGenExecutionError as err:
+            failure = getattr(err, "failure", None)
+            context["ti"].xcom_push(
+                key=FAILURE_XCOM,
+                value={
+                    "kind": self.kind,
+                    "job_id": err.execution_id,
+                    "code": getattr(failure, "code", None),
+                    "message": getattr(failure, "message", None),
+                    "error": str(err),
+                },
+            )
+            raise
 
     def _push_ids(self, context: Context) -> None:
         ids = self.job_ids if self.row.ids_are_list else self.job_ids[0]
@@ -322,7 +352,7 @@ class HeyGenJobOperator(JobLineageMixin, HeyGenSubmitOperator):
         done = dict(done or {})
         result = event.get("job")
         try:
-            with self.reporting_failures():
+            with self.recording_failure(context), self.reporting_failures():
                 if event.get("status") in ("failed", "not_found") and isinstance(result, Mapping):
                     job = Job.from_result(result)
                 else:

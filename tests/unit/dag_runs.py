@@ -18,6 +18,7 @@ def run_test_dag(dag_id: str, conf: dict[str, Any] | None = None) -> DagRun:
         heygen_spend_dags,
         heygen_test_dags,
         heygen_v3_test_dags,
+        heygen_view_dags,
     )
 
     modules = (
@@ -27,6 +28,7 @@ def run_test_dag(dag_id: str, conf: dict[str, Any] | None = None) -> DagRun:
         heygen_campaign_dags,
         heygen_spend_dags,
         heygen_lineage_dags,
+        heygen_view_dags,
     )
     dags = {d.dag_id: d for module in modules for d in vars(module).values() if isinstance(d, DAG)}
     return dags[dag_id].test(run_conf=conf)
