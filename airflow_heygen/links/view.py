@@ -1,26 +1,38 @@
 """
-Addresses in the Airflow UI of the HeyGen view (the provider's UI plugin) for one task instance: the
-"HeyGen" tab and the preview image it serves. Pure string work, importable at DAG-parse time; the plugin
-itself (FastAPI) is loaded by the api-server only.
+Addresses of the HeyGen view (the provider's UI plugin) for one task instance: its "HeyGen" tab in the
+Airflow UI, the plugin's page of it, and the video and preview image the plugin streams. The one place
+these are spelled; pure string work, importable at DAG-parse time (an approval's body links them), while
+the plugin itself (FastAPI) is loaded by the api-server only.
 
-Addresses are relative to Airflow's ``[api] base_url`` (a path, e.g. ``/`` or ``/airflow``): a reviewer's
-browser resolves them against the Airflow page it is on, so an approval's body works behind a proxy.
+Addresses are paths under Airflow's ``[api] base_url``: a reviewer's browser resolves them against the
+Airflow page it is on, so they work behind a proxy too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 # Where the plugin's FastAPI app is mounted, under the api-server's root.
 PLUGIN_PREFIX = "/heygen"
-# The external view's url_route: the "HeyGen" tab of a task instance in the UI.
-TAB_ROUTE = "heygen"
+# The UI routes (``<...>/plugin/<route>``) of the task instance tab and of the navigation page.
+TASK_ROUTE = "heygen_task"
+NAV_ROUTE = "heygen"
 
 
-def _segment(value: str) -> str:
-    # Run ids hold ':' and '+'; a path segment must not carry '/' either.
-    return quote(value, safe="")
+def base_path(base_url: str | None = None) -> str:
+    """
+    The path the api-server is served under, without its trailing slash (``""`` at the root).
+
+    :param base_url: ``[api] base_url``; read from Airflow's configuration when None.
+    """
+    if base_url is None:
+        from airflow.configuration import conf
+
+        base_url = conf.get("api", "base_url", fallback="/") or "/"
+    path = urlsplit(base_url).path if "://" in base_url else base_url
+    return path.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -32,60 +44,59 @@ class TaskInstanceView:
     :param run_id: its DAG run.
     :param task_id: its task.
     :param map_index: its map index (-1 when not mapped).
-    :param base_url: Airflow's ``[api] base_url``; only its path is used.
+    :param root: the api-server's base path (:func:`base_path`).
     """
 
     dag_id: str
     run_id: str
     task_id: str
     map_index: int = -1
-    base_url: str = "/"
+    root: str = ""
 
-    @property
-    def _root(self) -> str:
-        return urlsplit(self.base_url).path.rstrip("/")
-
-    @property
-    def _key(self) -> str:
-        return "/".join(
-            (_segment(self.dag_id), _segment(self.run_id), _segment(self.task_id), str(self.map_index))
-        )
+    def query(self, **extra: Any) -> str:
+        """The query string naming the task instance (and ``extra``, None values left out)."""
+        params: dict[str, Any] = {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "map_index": self.map_index,
+        }
+        params.update({name: value for name, value in extra.items() if value is not None})
+        return urlencode(params)
 
     @property
     def tab(self) -> str:
-        """The "HeyGen" tab of the task instance in Airflow's UI."""
+        """The task instance's "HeyGen" tab in Airflow's UI (which shows :attr:`page`)."""
         mapped = f"/mapped/{self.map_index}" if self.map_index >= 0 else ""
         return (
-            f"{self._root}/dags/{_segment(self.dag_id)}/runs/{_segment(self.run_id)}"
-            f"/tasks/{_segment(self.task_id)}{mapped}/plugin/{TAB_ROUTE}"
+            f"{self.root}/dags/{quote(self.dag_id, safe='')}/runs/{quote(self.run_id, safe='')}"
+            f"/tasks/{quote(self.task_id, safe='')}{mapped}/plugin/{TASK_ROUTE}"
         )
 
     @property
     def page(self) -> str:
-        """The plugin's page for the task instance (what the tab embeds)."""
-        return f"{self._root}{PLUGIN_PREFIX}/ti/{self._key}"
-
-    @property
-    def preview(self) -> str:
-        """The preview image of the task instance's video, served by the plugin."""
-        return f"{self._root}{PLUGIN_PREFIX}/ti/{self._key}/preview"
+        """The plugin's page of the task instance."""
+        return f"{self.root}{PLUGIN_PREFIX}/task?{self.query()}"
 
     @property
     def video(self) -> str:
-        """The task instance's video, streamed by the plugin (HTTP ranges)."""
-        return f"{self._root}{PLUGIN_PREFIX}/ti/{self._key}/video"
+        """The task instance's published video, streamed by the plugin (HTTP ranges)."""
+        return f"{self.root}{PLUGIN_PREFIX}/media?{self.query()}"
+
+    @property
+    def preview(self) -> str:
+        """The preview image of the task instance's published video, served by the plugin."""
+        return f"{self.root}{PLUGIN_PREFIX}/media?{self.query(role='preview')}"
 
 
 def task_instance_view(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> TaskInstanceView:
     """
-    The HeyGen view of a task instance, under this Airflow's ``[api] base_url`` (for templates).
+    The HeyGen view of a task instance under this Airflow's ``[api] base_url`` (e.g. as a DAG's
+    ``user_defined_macros`` entry, for an approval's body).
 
     :param dag_id: its DAG.
     :param run_id: its DAG run.
     :param task_id: its task.
     :param map_index: its map index.
     """
-    from airflow.configuration import conf
-
-    base_url = conf.get("api", "base_url", fallback="/") or "/"
-    return TaskInstanceView(dag_id, run_id, task_id, int(map_index), base_url)
+    return TaskInstanceView(dag_id, run_id, task_id, int(map_index), base_path())

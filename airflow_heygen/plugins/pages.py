@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
-from urllib.parse import quote, urlencode
 
+from airflow_heygen.links.view import TaskInstanceView
 from airflow_heygen.plugins.balances import Balance
 from airflow_heygen.plugins.campaign import CampaignView
 from airflow_heygen.plugins.facts import TaskFacts
 from airflow_heygen.plugins.jobs import JobView, Moment, TaskKind
 from airflow_heygen.plugins.records import TaskKey
-from airflow_heygen.plugins.settings import PAGE_SIZE, REFRESH_MS, TASK_ROUTE
+from airflow_heygen.plugins.settings import PAGE_SIZE, REFRESH_MS
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:16px;color:#1a1a2e;background:#fff}
@@ -46,9 +46,7 @@ def _usd(value: float | None) -> str:
 
 def key_query(key: TaskKey, **extra: Any) -> str:
     """The query string naming ``key`` (and ``extra``), for the view's own links."""
-    params = {"dag_id": key.dag_id, "run_id": key.run_id, "task_id": key.task_id, "map_index": key.map_index}
-    params.update({name: value for name, value in extra.items() if value is not None})
-    return urlencode(params)
+    return _view(key).query(**extra)
 
 
 def ui_task_url(key: TaskKey, root: str = "") -> str:
@@ -58,11 +56,11 @@ def ui_task_url(key: TaskKey, root: str = "") -> str:
     :param key: the task instance.
     :param root: the api-server's base path.
     """
-    mapped = f"/mapped/{key.map_index}" if key.map_index >= 0 else ""
-    return (
-        f"{root}/dags/{quote(key.dag_id, safe='')}/runs/{quote(key.run_id, safe='')}"
-        f"/tasks/{quote(key.task_id, safe='')}{mapped}/plugin/{TASK_ROUTE}"
-    )
+    return _view(key, root).tab
+
+
+def _view(key: TaskKey, root: str = "") -> TaskInstanceView:
+    return TaskInstanceView(key.dag_id, key.run_id, key.task_id, key.map_index, root)
 
 
 def document(title: str, body: str, script: str = "") -> str:

@@ -5,11 +5,24 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 
-# Where the FastAPI app is mounted on the api-server.
-URL_PREFIX = "/heygen"
-# The UI routes of the task instance tab and of the navigation page (<...>/plugin/<route>).
-TASK_ROUTE = "heygen_task"
-NAV_ROUTE = "heygen"
+# Where the FastAPI app is mounted, the UI routes of its tab and page, the api-server's base path: spelled
+# once, in links.view, which DAGs import too (an approval's body links the view).
+from airflow_heygen.links.view import NAV_ROUTE, TASK_ROUTE, base_path
+from airflow_heygen.links.view import PLUGIN_PREFIX as URL_PREFIX
+
+__all__ = [
+    "BALANCE_TTL_SECONDS",
+    "HEYGEN_URL_VALID",
+    "LATEST_JOBS",
+    "NAV_ROUTE",
+    "PAGE_SIZE",
+    "REFRESH_MS",
+    "TASK_ROUTE",
+    "URL_PREFIX",
+    "base_path",
+    "running_on_api_server",
+    "ui_enabled",
+]
 # HeyGen's video URLs are signed and expire: they are shown while younger than this, then not at all.
 HEYGEN_URL_VALID = timedelta(days=7)
 # An account's balance is read from HeyGen at most once per this many seconds per connection.
@@ -37,14 +50,3 @@ def running_on_api_server(argv: list[str] | None = None) -> bool:
     """
     args = sys.argv if argv is None else argv
     return len(args) > 1 and args[1] == "api-server"
-
-
-def base_path() -> str:
-    """The path the api-server is served under (``[api] base_url``), without its trailing slash."""
-    from urllib.parse import urlsplit
-
-    from airflow.configuration import conf
-
-    base_url = conf.get("api", "base_url", fallback="/") or "/"
-    path = urlsplit(base_url).path if "://" in base_url else base_url
-    return path.rstrip("/")

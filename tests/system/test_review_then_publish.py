@@ -19,8 +19,10 @@ from urllib.parse import quote
 
 import av
 import pytest
+import requests
 
 from airflow_heygen.emulator.testing import EmulatorHandle, run_emulator
+from airflow_heygen.links.view import TaskInstanceView
 from tests.system.harness import USERNAME, AirflowServices
 from tests.system.pipeline import API_KEY, DAGS_FOLDER
 
@@ -142,16 +144,28 @@ def _name(run_id: str) -> str:
 
 def test_the_question_shows_the_preview_and_links_the_heygen_view(reviews: ReviewRuns) -> None:
     question = reviews.questions[reviews.approved]
-    run = quote(reviews.approved, safe="")
     assert question["options"] == ["Approve", "Reject"]
     assert question["subject"] == f"Publish the face swap of {reviews.approved}?"
     body = question["body"]
-    assert f"](/heygen/ti/{DAG_ID}/{run}/review_copy/-1/preview)" in body
-    assert f"](/dags/{DAG_ID}/runs/{run}/tasks/faceswap/plugin/heygen)" in body
+    review_copy = TaskInstanceView(DAG_ID, reviews.approved, "review_copy")
+    assert f"]({review_copy.preview})" in body
+    assert f"]({TaskInstanceView(DAG_ID, reviews.approved, 'faceswap').tab})" in body
     # The execution the reviewer looks at is the one HeyGen made for this run.
     faceswap = reviews.services.xcom(DAG_ID, reviews.approved, "faceswap")
     assert f"`{faceswap['execution_id']}`" in body
     assert API_KEY not in json.dumps(reviews.questions)
+
+
+def test_the_preview_in_the_question_is_served_by_the_heygen_view(reviews: ReviewRuns) -> None:
+    # What the reviewer's browser fetches for the body's image, signed in (and refused when not).
+    services = reviews.services
+    preview = TaskInstanceView(DAG_ID, reviews.rejected, "review_copy").preview
+    signed_in = {"Authorization": f"Bearer {services.token()}"}
+    answer = requests.get(services.base_url + preview, headers=signed_in, timeout=30)
+    assert answer.status_code == 200, answer.text[:500]
+    copy = reviews.publish_root / "review" / f"{_name(reviews.rejected)}.png"
+    assert answer.content == copy.read_bytes()
+    assert requests.get(services.base_url + preview, timeout=30).status_code in (401, 403)
 
 
 def test_the_review_copy_and_its_preview_exist_before_anyone_answers(reviews: ReviewRuns) -> None:
