@@ -714,6 +714,18 @@ def check_campaign(topo: Topology, dag_id: str, run_id: str, campaign: Campaign)
     }
 
 
+def while_running(topo: Topology, dag_id: str, run_id: str, what: str, check: Any, timeout: float) -> Any:
+    """:func:`wait_until` ``check``, failing at once (with the task's log) if the run ends first."""
+
+    def checked() -> Any:
+        if topo.services.dag_run(dag_id, run_id)["state"] in ("success", "failed"):
+            log = topo.services.task_log(dag_id, run_id, "personalize")
+            raise AssertionError(f"the run ended while waiting for {what}:\n{log[-3000:]}")
+        return check()
+
+    return wait_until(what, checked, timeout, 1.0)
+
+
 def campaign_events(topo: Topology, dag_id: str, run_id: str) -> list[str]:
     """The campaign task's audit-log events, oldest first."""
     return topo.services.task_events(dag_id, run_id, "personalize")
@@ -737,7 +749,7 @@ def test_a_campaign_whose_worker_is_killed_mid_resume_is_resumed_by_its_retry(to
                 )
             return False
 
-        wait_until("the first try holding inside a resume", holding, 400, 1.0)
+        while_running(topo, dag_id, run_id, "the first try holding inside a resume", holding, 400)
         (ti,) = services.task_instances(dag_id, run_id)
         victim = wait_until("the worker running the task", lambda: worker_running(topo, ti["id"]), 60, 0.2)
         published_at_kill = len(topo.s3.objects(campaign.videos))
@@ -778,11 +790,13 @@ def test_a_campaign_s_trigger_is_adopted_when_its_triggerer_is_killed(topo: Topo
         campaign = upload_campaign(topo.s3, "campaign-triggerer-kill", CAMPAIGN_ITEMS)
         started = time.time()
         run_id = topo.trigger(dag_id, campaign.conf())
-        wait_until(
+        while_running(
+            topo,
+            dag_id,
+            run_id,
             "a third of the videos published",
             lambda: len(topo.s3.objects(campaign.videos)) >= CAMPAIGN_ITEMS // 3,
             400,
-            1.0,
         )
         # From now on renders are held: the campaign goes on until all ten in flight are held ones, and its
         # trigger then waits on them, through the kill and the adoption, until they are released.
