@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def measure(
         dag_id, run_id = start()
         with (
             task_rss_sampler(topo, dag_id, run_id)
-            if dag_id == CAMPAIGN_DAG
+            if dag_id != MAPPED_DAG
             else contextlib.nullcontext({"peak": 0, "samples": 0}) as rss
         ):
             observation = topo.wait(dag_id, run_id, timeout=max(1800.0, videos * render))
@@ -169,21 +170,22 @@ def run_mapped(topo: Any, render: float) -> dict[str, Any]:
     return result
 
 
-def run_campaign(topo: Any, items: int, render: float) -> dict[str, Any]:
-    """A campaign of ``items`` face swaps, each published to S3."""
+def run_campaign(topo: Any, items: int, render: float, dag_id: str = CAMPAIGN_DAG) -> dict[str, Any]:
+    """A campaign of ``items`` face swaps, each published to S3, by the campaign DAG ``dag_id``."""
     from tests.system.campaign_runs import manifest, upload_campaign
 
     campaign = upload_campaign(topo.s3, f"bench-{items}-{int(time.time())}", items)
-    result = measure(
-        topo,
-        f"campaign {items}",
-        items,
-        render,
-        lambda: (CAMPAIGN_DAG, topo.trigger(CAMPAIGN_DAG, campaign.conf())),
-    )
+    label = f"campaign {items}" + dag_id.removeprefix(CAMPAIGN_DAG).replace("_", " ")
+    result = measure(topo, label, items, render, lambda: (dag_id, topo.trigger(dag_id, campaign.conf())))
     rows = manifest(topo.s3, campaign) if result["state"] == "success" else []
     # Each item waited from its create until the task saw it end: its share of the status reads.
-    waited = sum(row["finished_at"] - row["submitted_at"] for row in rows if row.get("finished_at"))
+    waited = sum(
+        (
+            datetime.fromisoformat(row["finished_at"]) - datetime.fromisoformat(row["submitted_at"])
+        ).total_seconds()
+        for row in rows
+        if row.get("finished_at") and row.get("submitted_at")
+    )
     result.update(
         published=len(topo.s3.objects(campaign.videos)),
         manifest_rows=len(rows),
@@ -313,11 +315,23 @@ def report(figures: dict[str, Any]) -> None:
         )
 
 
+def save(figures: dict[str, Any], path: Path | None) -> None:
+    """Write the figures so far (a later phase's failure keeps the earlier ones)."""
+    if path is not None:
+        path.write_text(json.dumps(figures, indent=1, default=str))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, nargs="+", default=[1000], help="campaign sizes (default 1000)")
     parser.add_argument("--render", type=float, default=10.0, help="seconds per render (default 10)")
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle burn measured (default 30)")
+    parser.add_argument(
+        "--dags",
+        nargs="+",
+        default=[CAMPAIGN_DAG],
+        help=f"campaign DAGs run at each size (default {CAMPAIGN_DAG}; its _wide variant wakes on all ended)",
+    )
     parser.add_argument("--skip-mapped", action="store_true", help="campaigns only (no ratio then)")
     parser.add_argument("--json", type=Path, help="also save the raw figures here")
     args = parser.parse_args()
@@ -330,19 +344,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-campaign-topology-") as temp:
         started = time.time()
         with run_topology(Path(temp)) as topo:
-            for dag_id in (MAPPED_DAG, CAMPAIGN_DAG):
+            for dag_id in (MAPPED_DAG, *args.dags):
                 topo.services.wait_for_dag(dag_id, timeout=240)
             print(f"topology up in {time.time() - started:.0f} s; measuring idle burn ...", flush=True)
             time.sleep(10)  # the first parses and the start-up's stragglers settle
             idle_first = idle_burn(topo, args.idle)
+            figures["idle_first_per_s"] = idle_first
             if not args.skip_mapped:
                 print(f"mapped batch of {BATCH_SIZE} ...", flush=True)
                 figures["mapped"] = run_mapped(topo, args.render)
                 print(f"  {figures['mapped']['wall_s']:.0f} s", flush=True)
+            save(figures, args.json)
             for items in args.items:
-                print(f"campaign of {items} ...", flush=True)
-                figures["campaigns"].append(run_campaign(topo, items, args.render))
-                print(f"  {figures['campaigns'][-1]['wall_s']:.0f} s", flush=True)
+                for dag_id in args.dags:
+                    print(f"campaign of {items} ({dag_id}) ...", flush=True)
+                    figures["campaigns"].append(run_campaign(topo, items, args.render, dag_id))
+                    print(f"  {figures['campaigns'][-1]['wall_s']:.0f} s", flush=True)
+                    save(figures, args.json)
             idle_last = idle_burn(topo, args.idle)
     figures["idle_first_per_s"], figures["idle_last_per_s"] = idle_first, idle_last
     figures["idle_per_s"] = {name: (idle_first[name] + idle_last.get(name, 0.0)) / 2 for name in idle_first}

@@ -233,6 +233,20 @@ with DAG(
     HeyGenCampaignOperator(task_id="personalize", **CAMPAIGN)
 
 
+class WakesOnAllEnded(HeyGenCampaignOperator):
+    """The campaign operator woken when all its jobs ended (or one ended 3 intervals ago): fewer starts."""
+
+    resume_share = 1.0
+    hold_intervals = 3.0
+
+
+with DAG(
+    "heygen_topology_campaign_wide", schedule=None, start_date=START, params=CAMPAIGN_PARAMS
+) as topology_campaign_wide:
+    # The benchmark's variant (bench/bench_campaign_topology.py --dags).
+    WakesOnAllEnded(task_id="personalize", **CAMPAIGN)
+
+
 class HoldsMidResume(HeyGenCampaignOperator):
     """
     On its first try, holds inside a resume right after a video landed in ``publish_to`` and before the
