@@ -224,23 +224,28 @@ class CampaignRunner:
             VideoPublisher,
         )
 
-        with VideoDownloader(DownloadSettings.for_connection(self.hook.heygen_conn_id)) as downloader:
-            publisher = VideoPublisher(downloader)
-            for item_id in completed:
-                record = self.ledger.get(item_id)
-                assert record is not None
-                request = PublishRequest.checked(
-                    video_url=record.video_url,
-                    destination=self.settings.publish_to / f"{item_id}.mp4",
-                    destination_conn_id=self.settings.destination_conn_id,
-                    # Nothing stood there when the campaign began (checked): anything there now is
-                    # this item's own earlier landing, from a try that died before noting it.
-                    overwrite=True,
-                )
-                result = publisher.publish(request).to_dict()
-                self.ledger.set(item_id, record.ended_as(ItemStatus.DONE, published_to=result["uri"]))
-                published.append({**result, "item_id": item_id})
-                self.ledger.flush()
+        # The ledger is written once for the step's videos, not once per video (each write is a call
+        # to Airflow's API server and rewrites the item's chunk): a try that dies before it publishes
+        # those videos again, to the same names, which overwriting makes harmless.
+        try:
+            with VideoDownloader(DownloadSettings.for_connection(self.hook.heygen_conn_id)) as downloader:
+                publisher = VideoPublisher(downloader)
+                for item_id in completed:
+                    record = self.ledger.get(item_id)
+                    assert record is not None
+                    request = PublishRequest.checked(
+                        video_url=record.video_url,
+                        destination=self.settings.publish_to / f"{item_id}.mp4",
+                        destination_conn_id=self.settings.destination_conn_id,
+                        # Nothing stood there when the campaign began (checked): anything there now is
+                        # this item's own earlier landing, from a try that died before noting it.
+                        overwrite=True,
+                    )
+                    result = publisher.publish(request).to_dict()
+                    self.ledger.set(item_id, record.ended_as(ItemStatus.DONE, published_to=result["uri"]))
+                    published.append({**result, "item_id": item_id})
+        finally:
+            self.ledger.flush()
         return published
 
     # -- submitting ------------------------------------------------------------------------------

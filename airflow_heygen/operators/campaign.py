@@ -90,6 +90,11 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
     :param expected_seconds: each item's expected output seconds, for the estimate.
     """
 
+    # Workflows kinds: the share of max_in_flight whose ending wakes the task, and how many intervals
+    # the first ended job may wait for others before it does.
+    resume_share: float = 0.5
+    hold_intervals: float = 1.0
+
     template_fields: Sequence[str] = (
         "items",
         "request",
@@ -253,6 +258,9 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
     def _folder(self, field: str, value: Any) -> Any:
         if value is None or value == "":
             return None
+        if field == "publish_to" and isinstance(value, str):
+            # A folder is often written with its trailing slash; the destination check wants a name.
+            value = value.rstrip("/") or value
         from airflow_heygen.publishing.destination import resolve_destination
 
         if field == "publish_to" and isinstance(value, str):
@@ -292,10 +300,13 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         from airflow_heygen.triggers.campaign import HeyGenCampaignTrigger
 
         batched = runner.settings.kind.batched
-        # Wake the task when a batch's worth of room is free (v3) or half the slots are (workflows),
-        # or when an ended job has waited an interval (v3: five), so videos are published promptly.
-        resume_after = min(100, len(watch)) if batched else max(1, self.max_in_flight // 2)
-        hold = self.poll_interval * (5 if batched else 1)
+        # Wake the task when a batch's worth of room is free (v3) or a share of the slots is
+        # (workflows), or when an ended job has waited a few intervals, so videos are published promptly.
+        # Every wake is a task start (the most of a campaign's Airflow CPU): fewer, fuller wakes cost less.
+        resume_after = (
+            min(100, len(watch)) if batched else max(1, int(self.max_in_flight * self.resume_share))
+        )
+        hold = self.poll_interval * (5 if batched else self.hold_intervals)
         self.defer(
             trigger=HeyGenCampaignTrigger(
                 kind=runner.settings.kind.row.name,
