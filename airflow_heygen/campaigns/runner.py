@@ -224,9 +224,9 @@ class CampaignRunner:
             VideoPublisher,
         )
 
-        # The ledger is written once for the step's videos, not once per video (each write is a call
-        # to Airflow's API server and rewrites the item's chunk): a try that dies before it publishes
-        # those videos again, to the same names, which overwriting makes harmless.
+        # The step's publications are noted in one write at the end (also when one fails): a try dying
+        # before it publishes those videos again over their own landings, which costs a copy, not a
+        # payment, while a write per video would rewrite the item's chunk (up to 500 records) each time.
         try:
             with VideoDownloader(DownloadSettings.for_connection(self.hook.heygen_conn_id)) as downloader:
                 publisher = VideoPublisher(downloader)
@@ -273,17 +273,21 @@ class CampaignRunner:
         if self.over_budget or self.stopped:
             return
         pending = self.pending()
-        if self.settings.kind.batched:
-            self._submit_batches(pending)
-        else:
-            self._submit_singly(pending)
-        self.ledger.flush()
+        try:
+            if self.settings.kind.batched:
+                self._submit_batches(pending)
+            else:
+                self._submit_singly(pending)
+        finally:
+            self.ledger.flush()  # the last create's id, also when a create raised
 
     def _submit_singly(self, pending: Sequence[Item]) -> None:
         row = self.settings.kind.row
         for item in pending[: max(0, self.settings.max_in_flight - self.in_flight())]:
             self.ledger.set(item.item_id, ItemRecord(ItemStatus.SUBMITTING, submitted_at=time.time()))
-            self.ledger.flush()  # the marker is stored before the POST
+            # The marker is stored before the POST, in the same write as the id of the item before it
+            # (HeyGen's answer, then this write, as with a write of its own: the same window of doubt).
+            self.ledger.flush()
             try:
                 (job_id,) = self.hook.create_job(row, item.body, None)
             except HeyGenUnavailableError as err:
@@ -307,8 +311,8 @@ class CampaignRunner:
                 self.ledger.set(item.item_id, record.ended_as(ItemStatus.FAILED, failure=str(err)))
                 continue
             record = ItemRecord(ItemStatus.RUNNING, job_id=job_id, submitted_at=time.time())
+            # Stored by the next item's marker write, or by submit()'s write after the last create.
             self.ledger.set(item.item_id, record)
-            self.ledger.flush()  # the id at once: a worker dying now leaves nothing in doubt
 
     def _submit_batches(self, pending: Sequence[Item]) -> None:
         queue = list(pending)

@@ -258,9 +258,6 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
     def _folder(self, field: str, value: Any) -> Any:
         if value is None or value == "":
             return None
-        if field == "publish_to" and isinstance(value, str):
-            # A folder is often written with its trailing slash; the destination check wants a name.
-            value = value.rstrip("/") or value
         from airflow_heygen.publishing.destination import resolve_destination
 
         if field == "publish_to" and isinstance(value, str):
