@@ -283,8 +283,10 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
 
     def _step(self, context: Context, runner: CampaignRunner, deadline: float) -> dict[str, Any]:
         try:
-            published = runner.publish_completed()
+            # Refill the slots first: the finished videos are copied while the new jobs render, rather
+            # than holding the plan's freed slots idle for the copies.
             runner.submit()
+            published = runner.publish_completed()
         finally:
             self.close_hook()
         self._write_manifest(runner)
