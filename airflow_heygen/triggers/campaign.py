@@ -49,8 +49,9 @@ def ended_entry(key: str, job: Job) -> dict[str, Any]:
 
 class HeyGenCampaignTrigger(OneEventTrigger):
     """
-    Watch a campaign's running jobs; yield one event once ``resume_after`` of them ended, or once one
-    ended ``hold`` seconds ago, or all ended, or at the deadline.
+    Watch a campaign's running jobs; yield one event once ``resume_after`` of them ended (at the read
+    after the one that found them, which gathers those ending moments later), or once one ended ``hold``
+    seconds ago, or all ended, or at the deadline.
 
     v3 jobs are watched by their batch (``GET <bulk endpoint>?batch_ids=...``: one request covers up
     to 100 batches of 100 items); workflows executions one read each per interval. Kwargs hold the
@@ -104,6 +105,9 @@ class HeyGenCampaignTrigger(OneEventTrigger):
         row = job_kind(self.kind)
         ended: dict[str, dict[str, Any]] = {}
         first_end: float | None = None
+        # Whether an earlier read already found enough ended: the event waits for one more read, so that
+        # jobs submitted together and ending moments apart wake the task once, not twice.
+        enough_before = False
         try:
             async with hook.session() as http:
                 while True:
@@ -112,11 +116,13 @@ class HeyGenCampaignTrigger(OneEventTrigger):
                             ended[key] = ended_entry(key, job)
                             first_end = first_end or time.monotonic()
                     held = first_end is not None and time.monotonic() - first_end >= self.hold
-                    if len(ended) >= min(self.resume_after, len(self.watch)) or (ended and held):
+                    enough = len(ended) >= min(self.resume_after, len(self.watch))
+                    if len(ended) == len(self.watch) or (enough and enough_before) or (ended and held):
                         message = f"{len(ended)} of {len(self.watch)} HeyGen {row.description}s ended"
                         return TriggerEvent(
                             {"status": EVENT_PROGRESS, "ended": list(ended.values()), "message": message}
                         )
+                    enough_before = enough
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
                         left = len(self.watch) - len(ended)
