@@ -92,6 +92,7 @@ class CampaignRunner:
         self.ledger = ledger
         self.items = items
         self.by_id = {item.item_id: item for item in items}
+        self.item_ids = [item.item_id for item in items]
         self.settings = settings
         self.log = log
 
@@ -253,7 +254,7 @@ class CampaignRunner:
     @property
     def failed_count(self) -> int:
         """Items failed or in doubt."""
-        return len(self.ledger.with_status(ItemStatus.FAILED, ItemStatus.IN_DOUBT))
+        return self.ledger.count(ItemStatus.FAILED, ItemStatus.IN_DOUBT)
 
     @property
     def over_budget(self) -> bool:
@@ -262,17 +263,33 @@ class CampaignRunner:
 
     def in_flight(self) -> int:
         """Items submitted and not ended."""
-        return len(self.ledger.with_status(ItemStatus.SUBMITTING, ItemStatus.RUNNING))
+        return self.ledger.count(ItemStatus.SUBMITTING, ItemStatus.RUNNING)
 
-    def pending(self) -> list[Item]:
-        """Items never submitted (or to submit again), in order."""
-        return [item for item in self.items if self.ledger.get(item.item_id) is None]
+    def pending(self, limit: int | None = None) -> list[Item]:
+        """
+        Items never submitted (or to submit again), in order, from the ledger's cursor (every item
+        before it has a record), so a step looks at the items it may submit, not at all of them.
+
+        :param limit: how many at most (None: all).
+        """
+        self.ledger.advance_cursor(self.item_ids)
+        found: list[Item] = []
+        for item in self.items[self.ledger.cursor :]:
+            if limit is not None and len(found) >= limit:
+                break
+            if self.ledger.get(item.item_id) is None:
+                found.append(item)
+        return found
 
     def submit(self) -> None:
         """Submit pending items while there is room and the failures are within budget."""
         if self.over_budget or self.stopped:
             return
-        pending = self.pending()
+        room = max(0, self.settings.max_in_flight - self.in_flight())
+        if room == 0:
+            return
+        # v3: a batch's worth more, so a short batch is sent only when it holds the last items.
+        pending = self.pending(room + MAX_BATCH_ITEMS if self.settings.kind.batched else room)
         try:
             if self.settings.kind.batched:
                 self._submit_batches(pending)
@@ -377,9 +394,9 @@ class CampaignRunner:
 
     def ended(self) -> bool:
         """Whether nothing runs and nothing more will be submitted."""
-        if self.in_flight() or self.ledger.with_status(ItemStatus.COMPLETED):
+        if self.in_flight() or self.ledger.count(ItemStatus.COMPLETED):
             return False
-        return self.over_budget or self.stopped is not None or not self.pending()
+        return self.over_budget or self.stopped is not None or not self.pending(1)
 
     def skip_pending(self) -> None:
         """Mark the items never submitted as skipped (the campaign stopped: too many failures)."""

@@ -94,6 +94,8 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
     # the first ended job may wait for others before it does.
     resume_share: float = 0.5
     hold_intervals: float = 1.0
+    # Seconds between two manifest writes while the campaign runs (it is always written at the end).
+    manifest_interval: float = 30.0
 
     template_fields: Sequence[str] = (
         "items",
@@ -195,25 +197,44 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
 
     def _runner(self, context: Context, *, starting: bool) -> CampaignRunner:
         from airflow_heygen.campaigns.costs import CampaignCosts
-        from airflow_heygen.campaigns.items import CampaignKind, checked_items, items_fingerprint, read_rows
-        from airflow_heygen.campaigns.ledger import CampaignLedger
+        from airflow_heygen.campaigns.items import (
+            CampaignKind,
+            checked_items,
+            filled_items,
+            items_fingerprint,
+            read_rows,
+            rows_fingerprint,
+            same_bodies,
+        )
+        from airflow_heygen.campaigns.ledger import HEAD_KEY, CampaignLedger
         from airflow_heygen.campaigns.runner import CampaignRunner, CampaignSettings
         from airflow_heygen.state import fingerprint
 
         kind = CampaignKind.named(self.kind)
-        items = checked_items(
-            kind, read_rows(self.items), self.item_id, self.request, file_safe_ids=self.publish_to is not None
-        )
+        rows = read_rows(self.items)
+        # Items are checked once per try: a resume of a try that checked the same rows fills them only.
+        checked_as = rows_fingerprint(kind, rows, self.item_id, [self.request, self.publish_to is not None])
+        store = context.get("task_state_store")
+        head: Any = store.get(HEAD_KEY) if store is not None and not starting else None
+        meta = head.get("meta") if isinstance(head, dict) else None
+        if isinstance(meta, dict) and meta.get("checked") == checked_as:
+            items, checked_now = filled_items(kind, rows, self.item_id, self.request), False
+        else:
+            items = checked_items(
+                kind, rows, self.item_id, self.request, file_safe_ids=self.publish_to is not None
+            )
+            checked_now = same_bodies(items, filled_items(kind, rows, self.item_id, self.request))
         publish_to = self._folder("publish_to", self.publish_to)
         campaign = fingerprint(
             {"kind": self.kind, "items": items_fingerprint(items), "publish_to": str(self.publish_to or "")}
         )
-        store = context.get("task_state_store")
         if store is None:
             raise HeyGenInputError(
                 "task_state_store", "a campaign needs Airflow 3.3's task_state_store to pay each item once"
             )
         ledger = CampaignLedger(store, campaign, {item.item_id: item.position for item in items})
+        if checked_now:
+            ledger.note(checked=checked_as)
         ti = context["ti"]
         map_index = getattr(ti, "map_index", -1)
         max_failed = (
@@ -289,9 +310,10 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
             published = runner.publish_completed()
         finally:
             self.close_hook()
-        self._write_manifest(runner)
         watch = runner.watch()
-        if watch or not runner.ended():
+        going_on = bool(watch) or not runner.ended()
+        self._write_manifest(runner, final=not going_on)
+        if going_on:
             self._defer(runner, watch, deadline, published)
         return self._finish(context, runner)
 
@@ -331,12 +353,25 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
 
         return published_uri(path)
 
-    def _write_manifest(self, runner: CampaignRunner) -> None:
-        path = self._folder("manifest", self.manifest)
-        if path is not None:
-            from airflow_heygen.campaigns.manifest import manifest_rows, write_manifest
+    def _write_manifest(self, runner: CampaignRunner, *, final: bool = True) -> None:
+        """
+        Rewrite the manifest: always at the end, else at most once per :attr:`manifest_interval`
+        (each write is every item's row: writing it at every resume would cost items x resumes).
 
-            write_manifest(path, manifest_rows(runner.items, runner.ledger, runner.costs))
+        :param runner: the campaign.
+        :param final: whether the campaign ends (or fails) now.
+        """
+        path = self._folder("manifest", self.manifest)
+        if path is None:
+            return
+        written = float(runner.ledger.meta.get("manifest_at") or 0.0)
+        if not final and time.time() - written < self.manifest_interval:
+            return
+        from airflow_heygen.campaigns.manifest import manifest_rows, write_manifest
+
+        write_manifest(path, manifest_rows(runner.items, runner.ledger, runner.costs))
+        runner.ledger.note(manifest_at=time.time())
+        runner.ledger.flush()
 
     def _finish(self, context: Context, runner: CampaignRunner) -> dict[str, Any]:
         if runner.stopped is not None:
