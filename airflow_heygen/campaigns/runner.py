@@ -93,6 +93,8 @@ class CampaignRunner:
         self.items = items
         self.by_id = {item.item_id: item for item in items}
         self.item_ids = [item.item_id for item in items]
+        # Seconds from submit to seen ending of the jobs taken in by this process (pacing learns them).
+        self.render_seen: list[float] = []
         self.settings = settings
         self.log = log
 
@@ -146,6 +148,8 @@ class CampaignRunner:
                 continue  # already taken in (a resume after a lost acknowledgement)
             job_id = str(entry.get("job_id") or record.job_id or "")
             status = str(entry.get("status"))
+            if isinstance(entry.get("seen_at"), int | float) and record.submitted_at:
+                self.render_seen.append(float(entry["seen_at"]) - record.submitted_at)
             if status == JobStatus.COMPLETED.value:
                 url, duration = entry.get("video_url"), None
                 if not url:  # a bulk entry: the job's own read has the URL and the duration
@@ -198,6 +202,15 @@ class CampaignRunner:
         if marker is None or marker.batch_id is None:
             return None
         return batch_key(marker.batch_id, marker.items.index(item_id))
+
+    def running_since(self) -> dict[str, float]:
+        """Every running item's watched key and its submit time."""
+        since: dict[str, float] = {}
+        for key, item_id in self._running_by_key().items():
+            record = self.ledger.get(item_id)
+            if record is not None and record.submitted_at:
+                since[key] = record.submitted_at
+        return since
 
     def watch(self) -> list[str]:
         """What the trigger watches: every running item's key."""

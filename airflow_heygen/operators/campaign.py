@@ -17,6 +17,7 @@ from airflow.sdk import AssetAlias
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_heygen.campaigns.items import CampaignKind
+from airflow_heygen.campaigns.pacing import PacingPolicy
 from airflow_heygen.exceptions import HeyGenInputError, HeyGenSpendLimitError, HeyGenUnavailableError
 from airflow_heygen.operators._common import HeyGenOperator
 from airflow_heygen.operators.publish import HeyGenPublishVideoOperator
@@ -94,6 +95,8 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
     # the first ended job may wait for others before it does.
     resume_share: float = 0.5
     hold_intervals: float = 1.0
+    # Workflows kinds: how a resume works a window ahead of expected ends (campaigns.pacing).
+    pacing: PacingPolicy = PacingPolicy()
     # Seconds between two manifest writes while the campaign runs (it is always written at the end).
     manifest_interval: float = 30.0
 
@@ -180,6 +183,9 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         :param event: the :class:`~airflow_heygen.triggers.campaign.HeyGenCampaignTrigger` event.
         :param deadline: the Unix time this try's waiting ends.
         """
+        # How long the trigger's event took to resume the task (scheduler, worker, task start).
+        fired_at = event.get("fired_at")
+        latency = time.time() - float(fired_at) if isinstance(fired_at, int | float) else None
         runner = self._runner(context, starting=False)
         runner.take_ended(event.get("ended") or [])
         status = event.get("status")
@@ -193,7 +199,7 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
         if status == "error":
             self._write_manifest(runner)
             raise HeyGenUnavailableError(f"{event.get('message')}; a retry resumes the campaign")
-        return self._step(context, runner, deadline or time.time() + self.timeout)
+        return self._step(context, runner, deadline or time.time() + self.timeout, latency)
 
     def _runner(self, context: Context, *, starting: bool) -> CampaignRunner:
         from airflow_heygen.campaigns.costs import CampaignCosts
@@ -302,22 +308,48 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
                 f"{len(clashes)} video(s) already there ({shown}); set overwrite=True to replace",
             )
 
-    def _step(self, context: Context, runner: CampaignRunner, deadline: float) -> dict[str, Any]:
-        try:
+    def _step(
+        self, context: Context, runner: CampaignRunner, deadline: float, latency: float | None = None
+    ) -> dict[str, Any]:
+        from airflow_heygen.campaigns.window import Pace, work_window
+
+        pace = Pace.of(runner, self.pacing)
+        pace.learn(runner, latency)
+
+        def refill_and_publish() -> list[dict[str, Any]]:
             # Refill the slots first: the finished videos are copied while the new jobs render, rather
             # than holding the plan's freed slots idle for the copies.
             runner.submit()
-            published = runner.publish_completed()
+            done = runner.publish_completed()
+            self._write_manifest(runner, final=False)
+            return done
+
+        try:
+            published = refill_and_publish()
+            if not runner.settings.kind.batched:
+                window_end = min(deadline, time.time() + self.pacing.window)
+                poll = min(self.pacing.poll, self.poll_interval)
+                published += work_window(runner, pace, window_end, poll, refill_and_publish, self.log)
+            pace.learn(runner)
+            runner.ledger.flush()
         finally:
             self.close_hook()
         watch = runner.watch()
         going_on = bool(watch) or not runner.ended()
         self._write_manifest(runner, final=not going_on)
         if going_on:
-            self._defer(runner, watch, deadline, published)
+            wake = pace.wake_at(runner) if not runner.settings.kind.batched else None
+            self._defer(runner, watch, deadline, published, wake)
         return self._finish(context, runner)
 
-    def _defer(self, runner: CampaignRunner, watch: list[str], deadline: float, published: list[Any]) -> None:
+    def _defer(
+        self,
+        runner: CampaignRunner,
+        watch: list[str],
+        deadline: float,
+        published: list[Any],
+        wake_at: float | None = None,
+    ) -> None:
         from airflow_heygen.triggers.campaign import HeyGenCampaignTrigger
 
         batched = runner.settings.kind.batched
@@ -337,6 +369,7 @@ class HeyGenCampaignOperator(HeyGenTaskMixin, HeyGenOperator):
                 deadline=deadline,
                 resume_after=resume_after,
                 hold=hold,
+                wake_at=wake_at,
             ),
             method_name="resume",
             kwargs={"deadline": deadline},
