@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -28,6 +28,8 @@ HEAD_KEY = "heygen_campaign"
 # fewer bytes than UTF-8).
 CHUNK_BYTES = 60_000
 MAX_FAILURE = 2_000
+# Ended items the head names while their chunk waits for a write, at most (the head stays small).
+UNWRITTEN_ITEMS = 100
 
 
 class ItemStatus(str, Enum):
@@ -84,9 +86,8 @@ class ItemRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The stored form: only the fields that are set (a failure cut to :data:`MAX_FAILURE`)."""
-        stored = {
-            k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items() if v is not None
-        }
+        values = ((name, getattr(self, name)) for name in self.__dataclass_fields__)
+        stored = {k: v.value if isinstance(v, Enum) else v for k, v in values if v is not None}
         if isinstance(stored.get("failure"), str) and len(stored["failure"]) > MAX_FAILURE:
             stored["failure"] = stored["failure"][:MAX_FAILURE] + "..."
         return stored
@@ -218,6 +219,10 @@ class CampaignLedger:
         self.meta: dict[str, Any] = {}
         self.chunks = ChunkMap()
         self._dirty_chunks: set[int] = set()
+        # Ended items whose chunk is not written yet (a head-only write names them), and whether an
+        # item left a chunk (then only a whole write will do: the chunk must stop naming it first).
+        self._unwritten: set[str] = set()
+        self._removed = False
         self._dirty_head = False
         self._load()
 
@@ -236,8 +241,6 @@ class CampaignLedger:
             self.batches[int(number)] = BatchMarker(
                 marker["key"], float(marker["sent_at"]), list(marker["items"]), marker.get("batch_id")
             )
-        for item_id, value in (head.get("active") or {}).items():
-            self._index(item_id, ItemRecord.from_json(value))
         # Chunks past the head's count are read too: a new chunk is written before the head counting it.
         chunk = 0
         while True:
@@ -252,6 +255,13 @@ class CampaignLedger:
                 self._index(item_id, record)
                 self.chunks.place(item_id, chunk, record)
             chunk += 1
+        for item_id, value in (head.get("active") or {}).items():
+            record = ItemRecord.from_json(value)
+            if record.status.ended:
+                self.set(item_id, record)  # ended after its chunk's last write: newer than the chunk's
+            elif item_id not in self.records:
+                self._index(item_id, record)  # (a chunk's ended record wins over an active one)
+        self._dirty_head = bool(self._unwritten)
 
     def _index(self, item_id: str, record: ItemRecord | None) -> None:
         old = self.records.pop(item_id, None)
@@ -270,15 +280,22 @@ class CampaignLedger:
         self._index(item_id, record)
         if record.status.ended:
             self._dirty_chunks.update(self.chunks.place(item_id, None, record))
+            self._unwritten.add(item_id)
         else:
-            self._dirty_chunks.update(self.chunks.remove(item_id))
+            self._removed |= self._leave_chunk(item_id)
         self._dirty_head = True
+
+    def _leave_chunk(self, item_id: str) -> bool:
+        self._unwritten.discard(item_id)
+        left = self.chunks.remove(item_id)
+        self._dirty_chunks.update(left)
+        return bool(left)
 
     def forget(self, item_id: str) -> None:
         """Make an item pending again (a create that certainly made nothing, or a failed one retried)."""
         if item_id in self.records:
             self._index(item_id, None)
-            self._dirty_chunks.update(self.chunks.remove(item_id))
+            self._removed |= self._leave_chunk(item_id)
             self.cursor = min(self.cursor, self.positions[item_id])
             self._dirty_head = True
 
@@ -326,31 +343,45 @@ class CampaignLedger:
             self.cursor = cursor
             self._dirty_head = True
 
-    def flush(self) -> None:
-        """Write what changed: chunks of ended items first (the newest first), then the head."""
+    def flush(self, *, head_only: bool = False) -> None:
+        """
+        Write what changed: chunks of ended items first (the newest first), then the head.
+
+        :param head_only: write the head alone when that is safe (no item left a chunk): the ended items
+            whose chunk is not written yet are named in the head meanwhile. A create's marker needs only
+            this one small write.
+        """
+        if head_only and not self._removed and len(self._unwritten) < UNWRITTEN_ITEMS:
+            if self._dirty_head:
+                self._write_head()
+            return
         for chunk in sorted(self._dirty_chunks, reverse=True):
             # An item moved to a newer chunk is written there before it leaves the older one.
             items = {item_id: self.records[item_id].to_json() for item_id in self.chunks.members(chunk)}
             self.store.set(f"{HEAD_KEY}.{chunk}", {"fingerprint": self.fingerprint, "items": items})
         self._dirty_chunks.clear()
+        self._unwritten.clear()
+        self._removed = False
         if self._dirty_head:
-            active = {
-                k: self.records[k].to_json() for s in ItemStatus if not s.ended for k in self.by_status[s]
-            }
-            self.store.set(
-                HEAD_KEY,
-                {
-                    "fingerprint": self.fingerprint,
-                    "nonce": self.nonce,
-                    "chunks": self.chunks.count,
-                    "cursor": self.cursor,
-                    "meta": self.meta,
-                    "next_batch": self.next_batch,
-                    "batches": {str(n): m.to_json() for n, m in self.batches.items()},
-                    "active": active,
-                },
-            )
-            self._dirty_head = False
+            self._write_head()
+
+    def _write_head(self) -> None:
+        active = {k: self.records[k].to_json() for s in ItemStatus if not s.ended for k in self.by_status[s]}
+        active.update((k, self.records[k].to_json()) for k in self._unwritten)
+        self.store.set(
+            HEAD_KEY,
+            {
+                "fingerprint": self.fingerprint,
+                "nonce": self.nonce,
+                "chunks": self.chunks.count,
+                "cursor": self.cursor,
+                "meta": self.meta,
+                "next_batch": self.next_batch,
+                "batches": {str(n): m.to_json() for n, m in self.batches.items()},
+                "active": active,
+            },
+        )
+        self._dirty_head = False
 
     def clear(self) -> None:
         """Forget the campaign (it succeeded): clearing the task then starts a new one."""

@@ -133,11 +133,13 @@ class CampaignRunner:
 
     # -- jobs that ended -------------------------------------------------------------------------
 
-    def take_ended(self, ended: Sequence[Mapping[str, Any]]) -> None:
+    def take_ended(self, ended: Sequence[Mapping[str, Any]], *, flush: bool = True) -> None:
         """
         Note the jobs a trigger event reports as ended (completed ones get their video URL).
 
         :param ended: the event's ``ended`` entries.
+        :param flush: write the ledger now; a caller that writes it next may leave it (an ended job
+            not yet noted is read again by a later try, never paid again).
         """
         by_key = self._running_by_key()
         row = self.settings.kind.row
@@ -181,7 +183,8 @@ class CampaignRunner:
                 r is None or r.status.ended or r.status is ItemStatus.COMPLETED for r in records
             ):
                 self.ledger.batch_done(number)
-        self.ledger.flush()
+        if flush:
+            self.ledger.flush()
 
     def _running_by_key(self) -> dict[str, str]:
         """The watched key of every running item."""
@@ -229,7 +232,7 @@ class CampaignRunner:
                 record = self.ledger.get(item_id)
                 assert record is not None
                 self.ledger.set(item_id, record.ended_as(ItemStatus.DONE))
-            self.ledger.flush()
+            self.ledger.flush(head_only=True)
             return published
         from airflow_heygen.publishing import (
             DownloadSettings,
@@ -309,7 +312,7 @@ class CampaignRunner:
             else:
                 self._submit_singly(pending)
         finally:
-            self.ledger.flush()  # the last create's id, also when a create raised
+            self.ledger.flush(head_only=True)  # the last create's id, also when a create raised
 
     def _submit_singly(self, pending: Sequence[Item]) -> None:
         row = self.settings.kind.row
@@ -317,7 +320,7 @@ class CampaignRunner:
             self.ledger.set(item.item_id, ItemRecord(ItemStatus.SUBMITTING, submitted_at=time.time()))
             # The marker is stored before the POST, in the same write as the id of the item before it
             # (HeyGen's answer, then this write, as with a write of its own: the same window of doubt).
-            self.ledger.flush()
+            self.ledger.flush(head_only=True)
             try:
                 (job_id,) = self.hook.create_job(row, item.body, None)
             except HeyGenUnavailableError as err:
@@ -368,7 +371,7 @@ class CampaignRunner:
                 self.ledger.set(
                     item_id, ItemRecord(ItemStatus.SUBMITTING, batch=number, submitted_at=marker.sent_at)
                 )
-            self.ledger.flush()  # the marker and its key are stored before the POST
+            self.ledger.flush(head_only=True)  # the marker and its key are stored before the POST
             try:
                 self._send_batch(number, marker)
             except HeyGenSpendLimitError as err:

@@ -107,7 +107,9 @@ def work_window(
             next_end(list(since.values()), pace.render, now), pace.latency, now, window_end, pace.policy
         ):
             break
-        time.sleep(max(0.0, min(poll, window_end - now)))
+        # Until the soonest job is due (its render time passed), a poll at most.
+        soonest_due = min(since.values()) + pace.render if pace.render is not None else now + poll
+        time.sleep(max(0.0, min(poll, soonest_due - now, window_end - now)))
         ended: list[Mapping[str, Any]] = []
         try:
             for key in due(since, pace.render, time.time()):
@@ -119,8 +121,9 @@ def work_window(
             log.warning("Campaign window ends early, the trigger reads on: %s", err)
             break
         if ended:
-            runner.take_ended(ended)
+            runner.take_ended(ended, flush=False)  # written by the refill's first marker, or below
             published += publish()
+            runner.ledger.flush(head_only=True)  # the step writes the chunks at its end
     if reads:
         log.info("Campaign window: %d status reads, %d videos published", reads, len(published))
     return published

@@ -135,3 +135,24 @@ def test_status_index_and_cursor_follow_every_change() -> None:
     ledger.flush()
     again = CampaignLedger(store, "fp", POSITIONS)
     assert again.cursor == 1 and again.count(ItemStatus.RUNNING) == 4
+
+
+def test_a_head_only_write_names_the_ended_items_until_their_chunk_is_written() -> None:
+    store = Store()
+    ledger = CampaignLedger(store, "fp", POSITIONS)
+    ledger.set("c1", ItemRecord(ItemStatus.RUNNING, job_id="j1"))
+    ledger.flush()
+    ledger.set("c1", ItemRecord(ItemStatus.RUNNING, job_id="j1").ended_as(ItemStatus.DONE))
+    ledger.set("c2", ItemRecord(ItemStatus.SUBMITTING))  # a create's marker
+    ledger.flush(head_only=True)
+    assert store.writes == [HEAD_KEY, HEAD_KEY], "the marker's write is the head alone"
+    again = CampaignLedger(store, "fp", POSITIONS)  # the worker died here
+    assert again.get("c1").status is ItemStatus.DONE and again.get("c2").status is ItemStatus.SUBMITTING
+    again.flush()
+    assert store.writes[2:] == [f"{HEAD_KEY}.0", HEAD_KEY]
+    # An item leaving its chunk (retried) needs the chunk written before any marker: a whole write.
+    again.forget("c1")
+    again.set("c1", ItemRecord(ItemStatus.SUBMITTING))
+    again.flush(head_only=True)
+    assert store.writes[4:] == [f"{HEAD_KEY}.0", HEAD_KEY]
+    assert CampaignLedger(store, "fp", POSITIONS).get("c1").status is ItemStatus.SUBMITTING

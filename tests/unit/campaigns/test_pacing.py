@@ -87,7 +87,7 @@ def test_resumes_are_bounded_by_the_campaign_s_length_not_its_items() -> None:
             if ended >= items:
                 break
             wake = wake_at(next_end(submitted, render, now), latency, now, POLICY)
-            assert wake is not None and wake - now >= POLICY.min_defer or now >= window_end
+            assert (wake is not None and wake - now >= POLICY.min_defer) or now >= window_end
             now = max(wake or now, now) + latency
         floor = items * render / slots
         assert resumes <= 1 + now / min(POLICY.window, POLICY.min_defer)
