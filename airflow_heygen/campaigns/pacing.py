@@ -59,11 +59,11 @@ def learned(previous: float | None, observed: Iterable[float], weight: float) ->
     return value
 
 
-def expected_end(submitted_at: float, render: float, now: float) -> float:
+def expected_end(submitted_at: float, render: float, now: float) -> float | None:
     """
-    When a running job should end: its submit time plus the learned render time; a job later than that
-    by a quarter of a render is taken to need another render from now (a slow job does not keep the
-    task awake, nor wake it early).
+    When a running job should end: its submit time plus the learned render time; None for a job later
+    than that by a quarter of a render (a slow or stuck job neither keeps the task awake nor wakes it:
+    the trigger wakes the task when it ends, as before anything was learned).
 
     :param submitted_at: Unix time the job was submitted.
     :param render: the learned seconds from submit to end.
@@ -71,20 +71,21 @@ def expected_end(submitted_at: float, render: float, now: float) -> float:
     """
     end = submitted_at + render
     slack = 0.25 * render
-    return now + render if now > end + slack else end
+    return None if now > end + slack else end
 
 
 def next_end(submitted: Sequence[float], render: float | None, now: float) -> float | None:
     """
-    The soonest expected end of the running jobs; None when nothing runs or no render time is known.
+    The soonest expected end of the running jobs on time; None when none is, or no render time is known.
 
     :param submitted: the running jobs' submit times.
     :param render: the learned render time, or None.
     :param now: the current Unix time.
     """
-    if render is None or not submitted:
+    if render is None:
         return None
-    return min(expected_end(at, render, now) for at in submitted)
+    ends = [end for at in submitted if (end := expected_end(at, render, now)) is not None]
+    return min(ends) if ends else None
 
 
 def wake_at(soonest: float | None, latency: float, now: float, policy: PacingPolicy) -> float | None:

@@ -22,11 +22,13 @@ def test_learned_figures_average_new_observations_and_ignore_negative_ones() -> 
     assert learned(4.0, [], 0.5) == 4.0
 
 
-def test_a_job_is_expected_at_submit_plus_render_and_a_late_one_a_render_later() -> None:
+def test_a_job_is_expected_at_submit_plus_render_and_a_late_one_no_longer() -> None:
     assert expected_end(100.0, 10.0, now=105.0) == 110.0
     assert expected_end(100.0, 10.0, now=112.0) == 110.0, "late within a quarter render: still due"
-    assert expected_end(100.0, 10.0, now=113.0) == 123.0, "later: another render from now"
+    assert expected_end(100.0, 10.0, now=113.0) is None, "later: slow or stuck, woken by its end"
     assert next_end([100.0, 103.0], 10.0, now=105.0) == 110.0
+    assert next_end([90.0, 103.0], 10.0, now=105.0) == 113.0, "the stuck one does not count"
+    assert next_end([80.0, 90.0], 10.0, now=105.0) is None, "all held: no wake ahead, no window"
     assert next_end([], 10.0, now=105.0) is None and next_end([100.0], None, now=105.0) is None
 
 
