@@ -98,6 +98,7 @@ def child_main(args: argparse.Namespace) -> None:
                 "cpu_seconds": used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime,
                 "peak_rss": used.ru_maxrss * 1024,
                 "steps": len(steps),
+                "try_number": ti.try_number,
                 "step_seconds": sum(steps),
             }
         )
@@ -170,6 +171,10 @@ def run(
                     f"the campaign's process exited with {done.returncode}:\n{done.stderr[-4000:]}"
                 )
             result = json.loads(done.stdout.strip().splitlines()[-1])
+            if result["state"] != "success" or result.get("try_number", 1) > 1:
+                # What failed a try: the task's errors are in the process's log (WARNING and above).
+                errors = [line for line in done.stderr.splitlines() if "Error" in line or "Traceback" in line]
+                print("\n".join(errors[-40:]) or done.stderr[-4000:], file=sys.stderr)
             stats = handle.stats()
             rows = (
                 [json.loads(line) for line in manifest.read_text().splitlines()] if manifest.exists() else []
@@ -213,7 +218,7 @@ def report(result: dict[str, Any]) -> str:
     rss = result["peak_rss"]
     rows = [
         ("items", f"{result['items']:,}"),
-        ("run state", result["state"]),
+        ("run state", f"{result['state']} (try {result.get('try_number')})"),
         ("wall time", f"{result['wall_seconds']:.1f} s"),
         ("CPU of the DAG's process", f"{result['cpu_seconds']:.1f} s"),
         ("task steps (start and resumes)", f"{result['steps']:,} ({result['step_seconds']:.1f} s in them)"),

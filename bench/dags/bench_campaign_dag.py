@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
@@ -45,4 +45,7 @@ with DAG(
         poll_interval=0.2,
         # 10,000 items ten at a time take a while on two shared cores.
         timeout=4 * 3600,
+        # As a production campaign has: a retry resumes the campaign from its ledger (the run says which try).
+        retries=1,
+        retry_delay=timedelta(seconds=0),
     )
