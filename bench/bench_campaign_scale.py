@@ -142,7 +142,11 @@ def run(
         subprocess.run(
             [PYTHON, "-m", "airflow", "db", "migrate"], env=child_env, check=True, capture_output=True
         )
-        with emulator(work / "emulator", plan_concurrency=in_flight, latency=str(latency)) as handle:
+        # The emulator's default balance ($1,000) pays for about 6,600 face swaps: the campaign then
+        # stops on HeyGen's 402 (as it should). The benchmark's account has enough for every item.
+        with emulator(
+            work / "emulator", plan_concurrency=in_flight, latency=str(latency), balance_usd=1_000_000.0
+        ) as handle:
             items_file = work / "faces.csv"
             with items_file.open("w", newline="") as stream:
                 writer = csv.writer(stream)
