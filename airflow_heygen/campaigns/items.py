@@ -237,3 +237,38 @@ def checked_items(
 def items_fingerprint(items: Sequence[Item]) -> str:
     """The digest of every item's id and body: a changed item list is another campaign."""
     return fingerprint([[item.item_id, item.body] for item in items])
+
+
+def filled_items(
+    kind: CampaignKind, rows: Sequence[Mapping[str, Any]], item_id: str, request: Any
+) -> list[Item]:
+    """
+    Every item's body, filled but not checked: for a resume of a try whose start checked the very
+    same rows (:func:`rows_fingerprint`) and found checking changed no body (:func:`same_bodies`).
+
+    :param kind: what is created.
+    :param rows: the items' rows.
+    :param item_id: the column naming each item.
+    :param request: the create body template.
+    """
+    items = []
+    for position, row in enumerate(rows):
+        raw_id = row.get(item_id)
+        filled = fill(dict(request), row)
+        body = {"workflow_type": kind.workflow_type, "input": filled} if kind.workflow_type else filled
+        items.append(Item(position, str(raw_id).strip() if raw_id is not None else "", body))
+    return items
+
+
+def same_bodies(checked: Sequence[Item], filled: Sequence[Item]) -> bool:
+    """Whether checking the items changed none of their filled bodies (so a resume may skip it)."""
+    return len(checked) == len(filled) and all(
+        a.item_id == b.item_id and a.body == b.body for a, b in zip(checked, filled, strict=True)
+    )
+
+
+def rows_fingerprint(
+    kind: CampaignKind, rows: Sequence[Mapping[str, Any]], item_id: str, request: Any
+) -> str:
+    """The digest of what a check of the items depends on: kind, id column, request and rows."""
+    return fingerprint([kind.name, item_id, request, list(rows)])

@@ -92,6 +92,9 @@ class CampaignRunner:
         self.ledger = ledger
         self.items = items
         self.by_id = {item.item_id: item for item in items}
+        self.item_ids = [item.item_id for item in items]
+        # Seconds from submit to seen ending of the jobs taken in by this process (pacing learns them).
+        self.render_seen: list[float] = []
         self.settings = settings
         self.log = log
 
@@ -130,11 +133,13 @@ class CampaignRunner:
 
     # -- jobs that ended -------------------------------------------------------------------------
 
-    def take_ended(self, ended: Sequence[Mapping[str, Any]]) -> None:
+    def take_ended(self, ended: Sequence[Mapping[str, Any]], *, flush: bool = True) -> None:
         """
         Note the jobs a trigger event reports as ended (completed ones get their video URL).
 
         :param ended: the event's ``ended`` entries.
+        :param flush: write the ledger now; a caller that writes it next may leave it (an ended job
+            not yet noted is read again by a later try, never paid again).
         """
         by_key = self._running_by_key()
         row = self.settings.kind.row
@@ -145,6 +150,8 @@ class CampaignRunner:
                 continue  # already taken in (a resume after a lost acknowledgement)
             job_id = str(entry.get("job_id") or record.job_id or "")
             status = str(entry.get("status"))
+            if isinstance(entry.get("seen_at"), int | float) and record.submitted_at:
+                self.render_seen.append(float(entry["seen_at"]) - record.submitted_at)
             if status == JobStatus.COMPLETED.value:
                 url, duration = entry.get("video_url"), None
                 if not url:  # a bulk entry: the job's own read has the URL and the duration
@@ -176,7 +183,8 @@ class CampaignRunner:
                 r is None or r.status.ended or r.status is ItemStatus.COMPLETED for r in records
             ):
                 self.ledger.batch_done(number)
-        self.ledger.flush()
+        if flush:
+            self.ledger.flush()
 
     def _running_by_key(self) -> dict[str, str]:
         """The watched key of every running item."""
@@ -198,6 +206,15 @@ class CampaignRunner:
             return None
         return batch_key(marker.batch_id, marker.items.index(item_id))
 
+    def running_since(self) -> dict[str, float]:
+        """Every running item's watched key and its submit time."""
+        since: dict[str, float] = {}
+        for key, item_id in self._running_by_key().items():
+            record = self.ledger.get(item_id)
+            if record is not None and record.submitted_at:
+                since[key] = record.submitted_at
+        return since
+
     def watch(self) -> list[str]:
         """What the trigger watches: every running item's key."""
         return list(self._running_by_key())
@@ -215,7 +232,7 @@ class CampaignRunner:
                 record = self.ledger.get(item_id)
                 assert record is not None
                 self.ledger.set(item_id, record.ended_as(ItemStatus.DONE))
-            self.ledger.flush()
+            self.ledger.flush(head_only=True)
             return published
         from airflow_heygen.publishing import (
             DownloadSettings,
@@ -224,23 +241,28 @@ class CampaignRunner:
             VideoPublisher,
         )
 
-        with VideoDownloader(DownloadSettings.for_connection(self.hook.heygen_conn_id)) as downloader:
-            publisher = VideoPublisher(downloader)
-            for item_id in completed:
-                record = self.ledger.get(item_id)
-                assert record is not None
-                request = PublishRequest.checked(
-                    video_url=record.video_url,
-                    destination=self.settings.publish_to / f"{item_id}.mp4",
-                    destination_conn_id=self.settings.destination_conn_id,
-                    # Nothing stood there when the campaign began (checked): anything there now is
-                    # this item's own earlier landing, from a try that died before noting it.
-                    overwrite=True,
-                )
-                result = publisher.publish(request).to_dict()
-                self.ledger.set(item_id, record.ended_as(ItemStatus.DONE, published_to=result["uri"]))
-                published.append({**result, "item_id": item_id})
-                self.ledger.flush()
+        # The step's publications are noted in one write at the end (also when one fails): a try dying
+        # before it publishes those videos again over their own landings, which costs a copy, not a
+        # payment, while a write per video would rewrite the item's chunk (up to 500 records) each time.
+        try:
+            with VideoDownloader(DownloadSettings.for_connection(self.hook.heygen_conn_id)) as downloader:
+                publisher = VideoPublisher(downloader)
+                for item_id in completed:
+                    record = self.ledger.get(item_id)
+                    assert record is not None
+                    request = PublishRequest.checked(
+                        video_url=record.video_url,
+                        destination=self.settings.publish_to / f"{item_id}.mp4",
+                        destination_conn_id=self.settings.destination_conn_id,
+                        # Nothing stood there when the campaign began (checked): anything there now is
+                        # this item's own earlier landing, from a try that died before noting it.
+                        overwrite=True,
+                    )
+                    result = publisher.publish(request).to_dict()
+                    self.ledger.set(item_id, record.ended_as(ItemStatus.DONE, published_to=result["uri"]))
+                    published.append({**result, "item_id": item_id})
+        finally:
+            self.ledger.flush()
         return published
 
     # -- submitting ------------------------------------------------------------------------------
@@ -248,7 +270,7 @@ class CampaignRunner:
     @property
     def failed_count(self) -> int:
         """Items failed or in doubt."""
-        return len(self.ledger.with_status(ItemStatus.FAILED, ItemStatus.IN_DOUBT))
+        return self.ledger.count(ItemStatus.FAILED, ItemStatus.IN_DOUBT)
 
     @property
     def over_budget(self) -> bool:
@@ -257,28 +279,48 @@ class CampaignRunner:
 
     def in_flight(self) -> int:
         """Items submitted and not ended."""
-        return len(self.ledger.with_status(ItemStatus.SUBMITTING, ItemStatus.RUNNING))
+        return self.ledger.count(ItemStatus.SUBMITTING, ItemStatus.RUNNING)
 
-    def pending(self) -> list[Item]:
-        """Items never submitted (or to submit again), in order."""
-        return [item for item in self.items if self.ledger.get(item.item_id) is None]
+    def pending(self, limit: int | None = None) -> list[Item]:
+        """
+        Items never submitted (or to submit again), in order, from the ledger's cursor (every item
+        before it has a record), so a step looks at the items it may submit, not at all of them.
+
+        :param limit: how many at most (None: all).
+        """
+        self.ledger.advance_cursor(self.item_ids)
+        found: list[Item] = []
+        for item in self.items[self.ledger.cursor :]:
+            if limit is not None and len(found) >= limit:
+                break
+            if self.ledger.get(item.item_id) is None:
+                found.append(item)
+        return found
 
     def submit(self) -> None:
         """Submit pending items while there is room and the failures are within budget."""
         if self.over_budget or self.stopped:
             return
-        pending = self.pending()
-        if self.settings.kind.batched:
-            self._submit_batches(pending)
-        else:
-            self._submit_singly(pending)
-        self.ledger.flush()
+        room = max(0, self.settings.max_in_flight - self.in_flight())
+        if room == 0:
+            return
+        # v3: a batch's worth more, so a short batch is sent only when it holds the last items.
+        pending = self.pending(room + MAX_BATCH_ITEMS if self.settings.kind.batched else room)
+        try:
+            if self.settings.kind.batched:
+                self._submit_batches(pending)
+            else:
+                self._submit_singly(pending)
+        finally:
+            self.ledger.flush(head_only=True)  # the last create's id, also when a create raised
 
     def _submit_singly(self, pending: Sequence[Item]) -> None:
         row = self.settings.kind.row
         for item in pending[: max(0, self.settings.max_in_flight - self.in_flight())]:
             self.ledger.set(item.item_id, ItemRecord(ItemStatus.SUBMITTING, submitted_at=time.time()))
-            self.ledger.flush()  # the marker is stored before the POST
+            # The marker is stored before the POST, in the same write as the id of the item before it
+            # (HeyGen's answer, then this write, as with a write of its own: the same window of doubt).
+            self.ledger.flush(head_only=True)
             try:
                 (job_id,) = self.hook.create_job(row, item.body, None)
             except HeyGenUnavailableError as err:
@@ -302,8 +344,8 @@ class CampaignRunner:
                 self.ledger.set(item.item_id, record.ended_as(ItemStatus.FAILED, failure=str(err)))
                 continue
             record = ItemRecord(ItemStatus.RUNNING, job_id=job_id, submitted_at=time.time())
+            # Stored by the next item's marker write, or by submit()'s write after the last create.
             self.ledger.set(item.item_id, record)
-            self.ledger.flush()  # the id at once: a worker dying now leaves nothing in doubt
 
     def _submit_batches(self, pending: Sequence[Item]) -> None:
         queue = list(pending)
@@ -329,7 +371,7 @@ class CampaignRunner:
                 self.ledger.set(
                     item_id, ItemRecord(ItemStatus.SUBMITTING, batch=number, submitted_at=marker.sent_at)
                 )
-            self.ledger.flush()  # the marker and its key are stored before the POST
+            self.ledger.flush(head_only=True)  # the marker and its key are stored before the POST
             try:
                 self._send_batch(number, marker)
             except HeyGenSpendLimitError as err:
@@ -368,9 +410,9 @@ class CampaignRunner:
 
     def ended(self) -> bool:
         """Whether nothing runs and nothing more will be submitted."""
-        if self.in_flight() or self.ledger.with_status(ItemStatus.COMPLETED):
+        if self.in_flight() or self.ledger.count(ItemStatus.COMPLETED):
             return False
-        return self.over_budget or self.stopped is not None or not self.pending()
+        return self.over_budget or self.stopped is not None or not self.pending(1)
 
     def skip_pending(self) -> None:
         """Mark the items never submitted as skipped (the campaign stopped: too many failures)."""

@@ -17,6 +17,7 @@ from airflow.sdk import AssetAlias
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_heygen.campaigns.items import CampaignKind
+from airflow_heygen.campaigns.pacing import PacingPolicy
 from airflow_heygen.exceptions import HeyGenInputError, HeyGenSpendLimitError, HeyGenUnavailableError
 from airflow_heygen.lineage.report import LineageMixin
 from airflow_heygen.operators._common import HeyGenOperator
@@ -94,6 +95,15 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
         items') exceeds this (US dollars); None: no cap.
     :param expected_seconds: each item's expected output seconds, for the estimate.
     """
+
+    # Workflows kinds: the share of max_in_flight whose ending wakes the task, and how many intervals
+    # the first ended job may wait for others before it does.
+    resume_share: float = 0.5
+    hold_intervals: float = 1.0
+    # Workflows kinds: how a resume works a window ahead of expected ends (campaigns.pacing).
+    pacing: PacingPolicy = PacingPolicy()
+    # Seconds between two manifest writes while the campaign runs (it is always written at the end).
+    manifest_interval: float = 30.0
 
     template_fields: Sequence[str] = (
         "items",
@@ -178,6 +188,9 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
         :param event: the :class:`~airflow_heygen.triggers.campaign.HeyGenCampaignTrigger` event.
         :param deadline: the Unix time this try's waiting ends.
         """
+        # How long the trigger's event took to resume the task (scheduler, worker, task start).
+        fired_at = event.get("fired_at")
+        latency = time.time() - float(fired_at) if isinstance(fired_at, int | float) else None
         runner = self._runner(context, starting=False)
         runner.take_ended(event.get("ended") or [])
         status = event.get("status")
@@ -191,29 +204,48 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
         if status == "error":
             self._write_manifest(runner)
             raise HeyGenUnavailableError(f"{event.get('message')}; a retry resumes the campaign")
-        return self._step(context, runner, deadline or time.time() + self.timeout)
+        return self._step(context, runner, deadline or time.time() + self.timeout, latency)
 
     def _runner(self, context: Context, *, starting: bool) -> CampaignRunner:
         from airflow_heygen.campaigns.costs import CampaignCosts
-        from airflow_heygen.campaigns.items import CampaignKind, checked_items, items_fingerprint, read_rows
-        from airflow_heygen.campaigns.ledger import CampaignLedger
+        from airflow_heygen.campaigns.items import (
+            CampaignKind,
+            checked_items,
+            filled_items,
+            items_fingerprint,
+            read_rows,
+            rows_fingerprint,
+            same_bodies,
+        )
+        from airflow_heygen.campaigns.ledger import HEAD_KEY, CampaignLedger
         from airflow_heygen.campaigns.runner import CampaignRunner, CampaignSettings
         from airflow_heygen.state import fingerprint
 
         kind = CampaignKind.named(self.kind)
-        items = checked_items(
-            kind, read_rows(self.items), self.item_id, self.request, file_safe_ids=self.publish_to is not None
-        )
+        rows = read_rows(self.items)
+        # Items are checked once per try: a resume of a try that checked the same rows fills them only.
+        checked_as = rows_fingerprint(kind, rows, self.item_id, [self.request, self.publish_to is not None])
+        store = context.get("task_state_store")
+        head: Any = store.get(HEAD_KEY) if store is not None and not starting else None
+        meta = head.get("meta") if isinstance(head, dict) else None
+        if isinstance(meta, dict) and meta.get("checked") == checked_as:
+            items, checked_now = filled_items(kind, rows, self.item_id, self.request), False
+        else:
+            items = checked_items(
+                kind, rows, self.item_id, self.request, file_safe_ids=self.publish_to is not None
+            )
+            checked_now = same_bodies(items, filled_items(kind, rows, self.item_id, self.request))
         publish_to = self._folder("publish_to", self.publish_to)
         campaign = fingerprint(
             {"kind": self.kind, "items": items_fingerprint(items), "publish_to": str(self.publish_to or "")}
         )
-        store = context.get("task_state_store")
         if store is None:
             raise HeyGenInputError(
                 "task_state_store", "a campaign needs Airflow 3.3's task_state_store to pay each item once"
             )
         ledger = CampaignLedger(store, campaign, {item.item_id: item.position for item in items})
+        if checked_now:
+            ledger.note(checked=checked_as)
         ti = context["ti"]
         map_index = getattr(ti, "map_index", -1)
         max_failed = (
@@ -281,27 +313,59 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
                 f"{len(clashes)} video(s) already there ({shown}); set overwrite=True to replace",
             )
 
-    def _step(self, context: Context, runner: CampaignRunner, deadline: float) -> dict[str, Any]:
-        try:
-            published = runner.publish_completed()
+    def _step(
+        self, context: Context, runner: CampaignRunner, deadline: float, latency: float | None = None
+    ) -> dict[str, Any]:
+        from airflow_heygen.campaigns.window import Pace, work_window
+
+        pace = Pace.of(runner, self.pacing)
+        pace.learn(runner, latency)
+
+        def refill_and_publish() -> list[dict[str, Any]]:
+            # Refill the slots first: the finished videos are copied while the new jobs render, rather
+            # than holding the plan's freed slots idle for the copies.
             runner.submit()
+            done = runner.publish_completed()
+            self._write_manifest(runner, final=False)
+            return done
+
+        try:
+            published = refill_and_publish()
+            if not runner.settings.kind.batched:
+                window_end = min(deadline, time.time() + self.pacing.window)
+                poll = min(self.pacing.poll, self.poll_interval)
+                published += work_window(runner, pace, window_end, poll, refill_and_publish, self.log)
+            pace.learn(runner)
+            runner.ledger.flush()
         finally:
             self.close_hook()
-        self._write_manifest(runner)
         self._push_progress(context, runner)
         watch = runner.watch()
-        if watch or not runner.ended():
-            self._defer(runner, watch, deadline, published)
+        going_on = bool(watch) or not runner.ended()
+        self._write_manifest(runner, final=not going_on)
+        if going_on:
+            wake = pace.wake_at(runner) if not runner.settings.kind.batched else None
+            self._defer(runner, watch, deadline, published, wake)
         return self._finish(context, runner)
 
-    def _defer(self, runner: CampaignRunner, watch: list[str], deadline: float, published: list[Any]) -> None:
+    def _defer(
+        self,
+        runner: CampaignRunner,
+        watch: list[str],
+        deadline: float,
+        published: list[Any],
+        wake_at: float | None = None,
+    ) -> None:
         from airflow_heygen.triggers.campaign import HeyGenCampaignTrigger
 
         batched = runner.settings.kind.batched
-        # Wake the task when a batch's worth of room is free (v3) or half the slots are (workflows),
-        # or when an ended job has waited an interval (v3: five), so videos are published promptly.
-        resume_after = min(100, len(watch)) if batched else max(1, self.max_in_flight // 2)
-        hold = self.poll_interval * (5 if batched else 1)
+        # Wake the task when a batch's worth of room is free (v3) or a share of the slots is
+        # (workflows), or when an ended job has waited a few intervals, so videos are published promptly.
+        # Every wake is a task start (the most of a campaign's Airflow CPU): fewer, fuller wakes cost less.
+        resume_after = (
+            min(100, len(watch)) if batched else max(1, int(self.max_in_flight * self.resume_share))
+        )
+        hold = self.poll_interval * (5 if batched else self.hold_intervals)
         self.defer(
             trigger=HeyGenCampaignTrigger(
                 kind=runner.settings.kind.row.name,
@@ -311,6 +375,7 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
                 deadline=deadline,
                 resume_after=resume_after,
                 hold=hold,
+                wake_at=wake_at,
             ),
             method_name="resume",
             kwargs={"deadline": deadline},
@@ -344,12 +409,25 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
             },
         )
 
-    def _write_manifest(self, runner: CampaignRunner) -> None:
-        path = self._folder("manifest", self.manifest)
-        if path is not None:
-            from airflow_heygen.campaigns.manifest import manifest_rows, write_manifest
+    def _write_manifest(self, runner: CampaignRunner, *, final: bool = True) -> None:
+        """
+        Rewrite the manifest: always at the end, else at most once per :attr:`manifest_interval`
+        (each write is every item's row: writing it at every resume would cost items x resumes).
 
-            write_manifest(path, manifest_rows(runner.items, runner.ledger, runner.costs))
+        :param runner: the campaign.
+        :param final: whether the campaign ends (or fails) now.
+        """
+        path = self._folder("manifest", self.manifest)
+        if path is None:
+            return
+        written = float(runner.ledger.meta.get("manifest_at") or 0.0)
+        if not final and time.time() - written < self.manifest_interval:
+            return
+        from airflow_heygen.campaigns.manifest import manifest_rows, write_manifest
+
+        write_manifest(path, manifest_rows(runner.items, runner.ledger, runner.costs))
+        runner.ledger.note(manifest_at=time.time())
+        runner.ledger.flush()
 
     def _finish(self, context: Context, runner: CampaignRunner) -> dict[str, Any]:
         if runner.stopped is not None:

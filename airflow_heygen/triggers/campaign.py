@@ -44,13 +44,16 @@ def ended_entry(key: str, job: Job) -> dict[str, Any]:
         "failure": job.failure,
         "failure_code": job.failure_code,
         "video_url": job.video_url,
+        "seen_at": time.time(),  # the campaign learns its render time from these
     }
 
 
 class HeyGenCampaignTrigger(OneEventTrigger):
     """
-    Watch a campaign's running jobs; yield one event once ``resume_after`` of them ended, or once one
-    ended ``hold`` seconds ago, or all ended, or at the deadline.
+    Watch a campaign's running jobs; yield one event once ``resume_after`` of them ended (at the read
+    after the one that found them, which gathers those ending moments later), or once one ended ``hold``
+    seconds ago, or all ended, or at ``wake_at`` (ahead of the next expected end: see
+    :mod:`airflow_heygen.campaigns.pacing`), or at the deadline.
 
     v3 jobs are watched by their batch (``GET <bulk endpoint>?batch_ids=...``: one request covers up
     to 100 batches of 100 items); workflows executions one read each per interval. Kwargs hold the
@@ -66,6 +69,7 @@ class HeyGenCampaignTrigger(OneEventTrigger):
     :param deadline: Unix time at which to give up.
     :param resume_after: how many ended jobs wake the task at once.
     :param hold: seconds an ended job may wait for others before the task is woken.
+    :param wake_at: Unix time at which to wake the task whatever ended, or None.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class HeyGenCampaignTrigger(OneEventTrigger):
         deadline: float | None = None,
         resume_after: int = 1,
         hold: float = 0.0,
+        wake_at: float | None = None,
     ) -> None:
         super().__init__()
         self.kind = job_kind(kind).name
@@ -86,6 +91,7 @@ class HeyGenCampaignTrigger(OneEventTrigger):
         self.deadline = float(deadline) if deadline is not None else time.time() + 3600.0
         self.resume_after = max(1, int(resume_after))
         self.hold = float(hold)
+        self.wake_at = float(wake_at) if wake_at is not None else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Classpath and kwargs (stored in Airflow's database: never a secret)."""
@@ -97,6 +103,7 @@ class HeyGenCampaignTrigger(OneEventTrigger):
             "deadline": self.deadline,
             "resume_after": self.resume_after,
             "hold": self.hold,
+            "wake_at": self.wake_at,
         }
 
     async def _wait(self) -> TriggerEvent:
@@ -104,6 +111,9 @@ class HeyGenCampaignTrigger(OneEventTrigger):
         row = job_kind(self.kind)
         ended: dict[str, dict[str, Any]] = {}
         first_end: float | None = None
+        # Whether an earlier read already found enough ended: the event waits for one more read, so that
+        # jobs submitted together and ending moments apart wake the task once, not twice.
+        enough_before = False
         try:
             async with hook.session() as http:
                 while True:
@@ -112,11 +122,24 @@ class HeyGenCampaignTrigger(OneEventTrigger):
                             ended[key] = ended_entry(key, job)
                             first_end = first_end or time.monotonic()
                     held = first_end is not None and time.monotonic() - first_end >= self.hold
-                    if len(ended) >= min(self.resume_after, len(self.watch)) or (ended and held):
+                    enough = len(ended) >= min(self.resume_after, len(self.watch))
+                    woken = self.wake_at is not None and time.time() >= self.wake_at
+                    if (
+                        len(ended) == len(self.watch)
+                        or (enough and enough_before)
+                        or (ended and held)
+                        or woken
+                    ):
                         message = f"{len(ended)} of {len(self.watch)} HeyGen {row.description}s ended"
                         return TriggerEvent(
-                            {"status": EVENT_PROGRESS, "ended": list(ended.values()), "message": message}
+                            {
+                                "status": EVENT_PROGRESS,
+                                "ended": list(ended.values()),
+                                "message": message,
+                                "fired_at": time.time(),  # the campaign learns its resume latency
+                            }
                         )
+                    enough_before = enough
                     remaining = self.deadline - time.time()
                     if remaining <= 0:
                         left = len(self.watch) - len(ended)
@@ -124,7 +147,10 @@ class HeyGenCampaignTrigger(OneEventTrigger):
                         return TriggerEvent(
                             {"status": EVENT_TIMEOUT, "ended": list(ended.values()), "message": message}
                         )
-                    await asyncio.sleep(min(self.poll_interval, remaining))
+                    sleep = min(self.poll_interval, remaining)
+                    if self.wake_at is not None:
+                        sleep = max(0.0, min(sleep, self.wake_at - time.time()))
+                    await asyncio.sleep(sleep)
         except HeyGenError as err:
             return TriggerEvent(
                 {"status": EVENT_ERROR, "ended": list(ended.values()), "message": scrubbed(hook, str(err))}

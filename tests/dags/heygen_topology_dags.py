@@ -18,7 +18,11 @@ from typing import Any
 
 from airflow.sdk import DAG, AssetAlias, Param, chain
 
-from airflow_heygen.operators.heygen import FaceswapOperator, HeyGenPublishVideoOperator
+from airflow_heygen.operators.heygen import (
+    FaceswapOperator,
+    HeyGenCampaignOperator,
+    HeyGenPublishVideoOperator,
+)
 
 START = datetime(2026, 1, 1)
 BUCKET = "heygen-videos"
@@ -193,3 +197,83 @@ with DAG(
         outlets=[TOPOLOGY_VIDEOS],
         execution_timeout=timedelta(minutes=5),
     )
+
+
+# -- campaigns: one task drives many face swaps ------------------------------------------------------------
+
+# Where each run's items are and where its videos and manifest go (s3:// URLs through aws_default).
+CAMPAIGN_PARAMS = {"items": "", "publish_to": "", "manifest": ""}
+CAMPAIGN_IN_FLIGHT = 10
+# On its first try, the killed-worker campaign holds inside a resume once this many videos were published.
+CAMPAIGN_HOLD_AFTER = 20
+CAMPAIGN: dict[str, Any] = {
+    "kind": "faceswap",
+    "items": "{{ params['items'] }}",
+    "item_id": "customer_id",
+    "request": {"source_image_url": "{face_url}", "target_video_url": TARGET_VIDEO},
+    "publish_to": "{{ params['publish_to'] }}",
+    "manifest": "{{ params['manifest'] }}",
+    "max_in_flight": CAMPAIGN_IN_FLIGHT,
+    "max_failed": 0,
+    # As the mapped batch polls: the benchmark compares the two at the same interval.
+    "poll_interval": 2,
+    "timeout": 3600,
+    "outlets": [TOPOLOGY_VIDEOS],
+    "retries": 1,
+    "retry_delay": timedelta(seconds=1),
+}
+
+
+with DAG(
+    "heygen_topology_campaign",
+    schedule=None,
+    start_date=START,
+    params=CAMPAIGN_PARAMS,
+) as topology_campaign:
+    HeyGenCampaignOperator(task_id="personalize", **CAMPAIGN)
+
+
+class WakesOnAllEnded(HeyGenCampaignOperator):
+    """The campaign operator woken when all its jobs ended (or one ended 3 intervals ago): fewer starts."""
+
+    resume_share = 1.0
+    hold_intervals = 3.0
+
+
+with DAG(
+    "heygen_topology_campaign_wide", schedule=None, start_date=START, params=CAMPAIGN_PARAMS
+) as topology_campaign_wide:
+    # The benchmark's variant (bench/bench_campaign_topology.py --dags).
+    WakesOnAllEnded(task_id="personalize", **CAMPAIGN)
+
+
+class HoldsMidResume(HeyGenCampaignOperator):
+    """
+    On its first try, holds inside a resume right after a video landed in ``publish_to`` and before the
+    ledger noted it (once :data:`CAMPAIGN_HOLD_AFTER` were noted): the test kills its worker there, where
+    no create is on its way, so no item can be left in doubt.
+    """
+
+    def _runner(self, context: Any, *, starting: bool) -> Any:
+        from airflow_heygen.campaigns.ledger import ItemStatus
+
+        runner = super()._runner(context, starting=starting)
+        if context["ti"].try_number != 1 or starting:
+            return runner
+        ledger, note = runner.ledger, runner.ledger.set
+
+        def note_then_hold(item_id: str, record: Any) -> None:
+            done = len(ledger.with_status(ItemStatus.DONE))
+            if record.status is ItemStatus.DONE and done >= CAMPAIGN_HOLD_AFTER:
+                self.log.info("Landed %s; holding so that the test can kill me", record.published_to)
+                time.sleep(HOLD_SECONDS)
+            note(item_id, record)
+
+        ledger.set = note_then_hold  # type: ignore[method-assign]
+        return runner
+
+
+with DAG(
+    "heygen_topology_campaign_killed", schedule=None, start_date=START, params=CAMPAIGN_PARAMS
+) as topology_campaign_killed:
+    HoldsMidResume(task_id="personalize", **CAMPAIGN)

@@ -32,9 +32,24 @@ import av
 import pytest
 
 from airflow_heygen.lineage.datasets import DatasetRef, url_dataset
-from tests.dags.heygen_topology_dags import BATCH_SIZE, BUCKET, CHAIN_LENGTH, DEFERRED_SIZE, HEYGEN_POOL
+from tests.dags.heygen_topology_dags import (
+    BATCH_SIZE,
+    BUCKET,
+    CAMPAIGN_HOLD_AFTER,
+    CAMPAIGN_IN_FLIGHT,
+    CHAIN_LENGTH,
+    DEFERRED_SIZE,
+    HEYGEN_POOL,
+)
 from tests.support.v3_emulator import grown
 from tests.system.backends import BackendMissing
+from tests.system.campaign_runs import (
+    Campaign,
+    accepted_creates,
+    campaign_emulator,
+    manifest,
+    upload_campaign,
+)
 from tests.system.topology import API_KEY, Topology, run_topology
 from tests.unit.lineage.schemas import checked_facet_names, validate_event
 
@@ -47,6 +62,13 @@ PIPELINE_RUNS = 4
 HEYGEN_TASK_STATES = ("running", "deferred", "queued", "scheduled", "up_for_reschedule")
 LARGE_VIDEO_BYTES = 200 * 1024 * 1024
 RSS_LIMIT = 64 * 1024 * 1024
+CAMPAIGN_DAG = "heygen_topology_campaign"
+CAMPAIGN_KILLED_DAG = "heygen_topology_campaign_killed"
+CAMPAIGN_ITEMS = 60
+# Long enough that a job never ends within the 5 s Airflow 3.3.2 may take to reap the worker that
+# deferred (apache/airflow#66374, topology.py), short enough for six rounds of ten in about a minute.
+CAMPAIGN_RENDER_SECONDS = 6
+CAMPAIGN_TRIGGER = "airflow_heygen.triggers.campaign.HeyGenCampaignTrigger"
 # What the tests share: the example pipeline's runs, the failover counts.
 SHARED: dict[str, Any] = {"counts": {}}
 
@@ -69,6 +91,8 @@ def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
             V3_CHAIN,
             "heygen_topology_batch",
             "heygen_topology_publish_large",
+            CAMPAIGN_DAG,
+            CAMPAIGN_KILLED_DAG,
         ):
             topology.services.wait_for_dag(dag_id, timeout=180)
         yield topology
@@ -684,6 +708,196 @@ def test_the_heygen_pool_bounds_a_batch_of_100_jobs_in_flight(topo: Topology) ->
     assert 0 < max(samples) <= 10, f"never more than the pool's 10 jobs in flight (max {max(samples)})"
     assert len(published) == BATCH_SIZE
     assert submissions_since(topo, before) == {"FaceswapNode": BATCH_SIZE}
+
+
+# -- 6. a campaign: one task, many face swaps, through a worker's and a triggerer's death ----------------
+
+
+def check_campaign(topo: Topology, dag_id: str, run_id: str, campaign: Campaign) -> dict[str, Any]:
+    """
+    What every campaign run must have left, whatever was killed meanwhile: every item completed once in
+    the manifest, one job per item by the emulator's counters and its request log, never more than
+    ``max_in_flight`` at HeyGen by the emulator's count, every video once in S3 and nothing else there.
+    Returns the figures for the report.
+    """
+    stats = topo.emulator.stats()
+    summary = topo.services.xcom(dag_id, run_id, "personalize")
+    rows = manifest(topo.s3, campaign)
+    videos = topo.s3.objects(campaign.videos)
+    count = len(campaign.item_ids)
+    assert (summary["total"], summary["completed"], summary["in_doubt"], summary["failed"]) == (
+        count,
+        count,
+        0,
+        0,
+    )
+    assert [row["item_id"] for row in rows] == list(campaign.item_ids), "one manifest row per item, in order"
+    assert {row["status"] for row in rows} == {"completed"}, [
+        row for row in rows if row["status"] != "completed"
+    ]
+    assert len({row["job_id"] for row in rows}) == count, "every item ended with a job of its own"
+    assert {row["published_to"] for row in rows} == {
+        f"s3://{BUCKET}/{campaign.videos}{item_id}.mp4" for item_id in campaign.item_ids
+    }
+    # The emulator's own counts: one job per item, and never more in flight than the plan's 10.
+    assert stats["jobs_created"]["workflow_execution"] == count
+    assert stats["submissions"] == {"FaceswapNode": count}
+    assert accepted_creates(topo.emulator, campaign) == dict.fromkeys(campaign.item_ids, 1)
+    assert stats["max_in_flight"] <= CAMPAIGN_IN_FLIGHT, stats["max_in_flight"]
+    assert stats["faults"]["concurrency_limited"] == 0, "no create was refused: the task kept count"
+    # Every video once, whole, and no temporary left behind.
+    assert set(videos) == {f"{campaign.videos}{item_id}.mp4" for item_id in campaign.item_ids}
+    assert all(size > 0 for size in videos.values())
+    assert temporaries(topo, campaign.prefix) == []
+    return {
+        "items": count,
+        "jobs_created": stats["jobs_created"]["workflow_execution"],
+        "max_in_flight": stats["max_in_flight"],
+        "published": len(videos),
+        "status_reads": sum(
+            stats["requests"].get("GET /v1/workflows/executions/{execution_id}", {}).values()
+        ),
+    }
+
+
+def while_running(topo: Topology, dag_id: str, run_id: str, what: str, check: Any, timeout: float) -> Any:
+    """:func:`wait_until` ``check``, failing at once (with the task's log) if the run ends first."""
+
+    def checked() -> Any:
+        if topo.services.dag_run(dag_id, run_id)["state"] in ("success", "failed"):
+            log = topo.services.task_log(dag_id, run_id, "personalize")
+            raise AssertionError(f"the run ended while waiting for {what}:\n{log[-3000:]}")
+        return check()
+
+    return wait_until(what, checked, timeout, 1.0)
+
+
+def campaign_events(topo: Topology, dag_id: str, run_id: str) -> list[str]:
+    """The campaign task's audit-log events, oldest first."""
+    return topo.services.task_events(dag_id, run_id, "personalize")
+
+
+def test_a_campaign_whose_worker_is_killed_mid_resume_is_resumed_by_its_retry(topo: Topology) -> None:
+    # The kill lands inside a resume, after a video landed in S3 and before the ledger noted it: the worst
+    # moment for publishing, and one where no create is on its way, so no item may end in doubt. (A kill
+    # between a create's answer and its marker's update leaves that one item in doubt, by design; a kill
+    # while the task is deferred kills nothing of it.)
+    services, dag_id = topo.services, CAMPAIGN_KILLED_DAG
+    with campaign_emulator(topo.emulator, CAMPAIGN_RENDER_SECONDS):
+        campaign = upload_campaign(topo.s3, "campaign-worker-kill", CAMPAIGN_ITEMS)
+        started = time.time()
+        run_id = topo.trigger(dag_id, campaign.conf())
+
+        def holding() -> bool:
+            with contextlib.suppress(Exception):  # the log may not be served yet
+                return "holding so that the test can kill me" in services.task_log(
+                    dag_id, run_id, "personalize"
+                )
+            return False
+
+        while_running(topo, dag_id, run_id, "the first try holding inside a resume", holding, 400)
+        (ti,) = services.task_instances(dag_id, run_id)
+        victim = wait_until("the worker running the task", lambda: worker_running(topo, ti["id"]), 60, 0.2)
+        published_at_kill = len(topo.s3.objects(campaign.videos))
+        services.kill(victim)
+        killed_at = time.time()
+        try:
+            observation = topo.wait(dag_id, run_id, timeout=600)
+        finally:
+            services.start(victim)
+        first, second = services.tries(dag_id, run_id, "personalize")
+        assert observation.run["state"] == "success", services.log_tails()
+        counts = check_campaign(topo, dag_id, run_id, campaign)
+    counts.update(
+        killed_worker=victim,
+        published_at_kill=published_at_kill,
+        try_hostnames=[first["hostname"], second["hostname"]],
+        recovered_after_s=round(time.time() - killed_at, 1),
+        seconds=round(time.time() - started, 1),
+    )
+    SHARED["counts"]["campaign_worker_killed"] = counts
+    assert published_at_kill > CAMPAIGN_HOLD_AFTER, "killed in the middle: some published, not all"
+    assert published_at_kill < CAMPAIGN_ITEMS
+    assert first["hostname"] == victim and first["state"] != "success"
+    assert (second["try_number"], second["state"]) == (2, "success")
+    retry_log = services.task_log(dag_id, run_id, "personalize", 2)
+    assert "Resuming the HeyGen campaign of 60 items from an earlier try" in retry_log
+
+
+def test_a_campaign_s_trigger_is_adopted_when_its_triggerer_is_killed(topo: Topology) -> None:
+    services, dag_id = topo.services, CAMPAIGN_DAG
+    killed: dict[str, Any] = {}
+
+    def campaign_trigger() -> dict[str, Any] | None:
+        rows = [row for row in services.triggers() if row["classpath"] == CAMPAIGN_TRIGGER]
+        return rows[0] if len(rows) == 1 and rows[0]["triggerer_id"] is not None else None
+
+    with campaign_emulator(topo.emulator, CAMPAIGN_RENDER_SECONDS):
+        campaign = upload_campaign(topo.s3, "campaign-triggerer-kill", CAMPAIGN_ITEMS)
+        started = time.time()
+        run_id = topo.trigger(dag_id, campaign.conf())
+        while_running(
+            topo,
+            dag_id,
+            run_id,
+            "a third of the videos published",
+            lambda: len(topo.s3.objects(campaign.videos)) >= CAMPAIGN_ITEMS // 3,
+            400,
+        )
+        # From now on renders are held: the campaign goes on until all ten in flight are held ones, and its
+        # trigger then waits on them, through the kill and the adoption, until they are released.
+        with topo.emulator.held_renders():
+            stable: dict[str, Any] = {}
+
+            def waits_on_held_renders() -> dict[str, Any] | None:
+                row = campaign_trigger()
+                if row is None or row["id"] != stable.get("id"):
+                    stable.update(id=row and row["id"], since=time.monotonic())
+                    return None
+                # A trigger watching any unheld render fires within a render, its hold and a poll.
+                return row if time.monotonic() - stable["since"] > CAMPAIGN_RENDER_SECONDS + 6 else None
+
+            row = wait_until("the campaign waiting on held renders only", waits_on_held_renders, 300, 0.5)
+            victim = topo.triggerer_of(row["triggerer_id"])
+            survivor = next(name for name in services.of_kind("triggerer") if name != victim)
+            survivor_jobs = services.job_ids(survivor)
+            killed.update(victim=victim, published=len(topo.s3.objects(campaign.videos)))
+            services.kill(victim)
+            killed_at = time.monotonic()
+            try:
+                adopted = wait_until(
+                    "the survivor adopting the campaign's trigger",
+                    lambda: (
+                        (current := campaign_trigger()) is not None
+                        and current["id"] == row["id"]
+                        and current["triggerer_id"] in survivor_jobs
+                    ),
+                    120,
+                    0.5,
+                )
+                killed["adopted_after_s"] = round(time.monotonic() - killed_at, 1)
+            except BaseException:
+                services.start(victim)
+                raise
+        # Leaving the block released the held renders: the adopted trigger wakes the task.
+        try:
+            observation = topo.wait(dag_id, run_id, timeout=600)
+        finally:
+            services.start(victim)
+        tries = services.tries(dag_id, run_id, "personalize")
+        assert observation.run["state"] == "success", services.log_tails()
+        counts = check_campaign(topo, dag_id, run_id, campaign)
+    events = campaign_events(topo, dag_id, run_id)
+    counts.update(
+        killed,
+        resumes=events.count("deferred"),
+        seconds=round(time.time() - started, 1),
+    )
+    SHARED["counts"]["campaign_triggerer_killed"] = counts
+    assert adopted and killed["adopted_after_s"] >= 5, "adopted, and not before the health-check threshold"
+    assert CAMPAIGN_ITEMS // 3 <= killed["published"] < CAMPAIGN_ITEMS, "killed in the middle"
+    assert [(t["try_number"], t["state"]) for t in tries] == [(1, "success")], "no retry: nothing failed"
+    assert "failed" not in events and "up_for_retry" not in events, events
 
 
 # -- 5. no key anywhere ------------------------------------------------------------------------------------

@@ -78,3 +78,28 @@ def test_an_ended_job_waits_at_most_hold_for_others(emulator: EmulatorHandle) ->
         emulator.release()
     assert [entry["key"] for entry in event["ended"]] == [done]
     assert time.monotonic() - started < 30
+
+
+def test_enough_ended_wake_the_task_one_read_later_gathering_stragglers(emulator: EmulatorHandle) -> None:
+    hook = HeyGenHook()
+    face, target = emulator.sample_url("face.jpg"), emulator.sample_url("target.mp4")
+    ended = [
+        hook.submit_workflow("FaceswapNode", {"source_image_url": face, "target_video_url": target})
+        for _ in range(2)
+    ]
+    for execution_id in ended:  # both ended before the trigger's first read
+        hook.wait_for_execution(execution_id, poll_interval=0.05, timeout=60)
+    with emulator.held_renders():
+        held = hook.submit_workflow("FaceswapNode", {"source_image_url": face, "target_video_url": target})
+        read = "GET /v1/workflows/executions/{execution_id}"
+        before = sum(emulator.stats()["requests"].get(read, {}).values())
+        trigger = HeyGenCampaignTrigger(
+            "workflow", [*ended, held], poll_interval=0.1, deadline=time.time() + 120, resume_after=2, hold=60
+        )
+        started = time.monotonic()
+        event = first_event(trigger)
+        reads = sum(emulator.stats()["requests"].get(read, {}).values()) - before
+        emulator.release()
+    assert sorted(entry["key"] for entry in event["ended"]) == sorted(ended)
+    # Three reads found the two ended; one more read of the held job, then the event: not the hold's 60 s.
+    assert reads == 4 and time.monotonic() - started < 30

@@ -1,0 +1,135 @@
+"""
+When a campaign's task should be awake: pure functions of what the campaign learned (how long a job
+renders, how long a resume takes to start) and of its running jobs' submit times.
+
+A task woken *after* jobs end leaves their slots idle for the resume's latency ``L`` (trigger event,
+scheduler, Celery, task start: 3-5 s on the production topology) plus the wait for the ``k`` ends that
+wake it: an idle overhead of about ``k / (2c) + L / T`` for ``c`` slots and ``T``-second renders, 1.75x
+the concurrency floor for ``k = 5, L = 5, c = 10, T = 10``. The campaign therefore wakes the task
+*ahead* of the next expected end by the learned latency, and the task then works a bounded window in
+its process (reading the jobs due to end every ``poll`` seconds, refilling freed slots, publishing)
+while an end is expected before a deferral could bring it back, then defers again.
+
+Bounds (see :class:`PacingPolicy`): a window lasts at most ``window`` seconds; a deferral lasts at least
+``min_defer`` seconds; so a campaign has at most one resume per ``min(window, min_defer)`` seconds of its
+length, whatever its number of items. A window holds a worker slot, which is cheap next to a resume (a
+task start costs a process, a scheduler round trip and a second or more of CPU; a waiting window costs
+a status read per due job per poll).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# Before a campaign measured its resumes: about what the production topology takes.
+DEFAULT_LATENCY = 4.0
+
+
+@dataclass(frozen=True)
+class PacingPolicy:
+    """
+    How the task paces itself.
+
+    :param window: seconds a resume may work in its process, at most.
+    :param min_defer: seconds a deferral lasts, at least (the trigger never wakes the task sooner).
+    :param poll: seconds between two status reads inside a window.
+    :param weight: how much a new observation moves a learned figure (exponential average).
+    """
+
+    window: float = 30.0
+    min_defer: float = 5.0
+    poll: float = 1.0
+    weight: float = 0.3
+
+
+def learned(previous: float | None, observed: Iterable[float], weight: float) -> float | None:
+    """
+    A figure's exponential average after ``observed``; ``previous`` when nothing was observed.
+
+    :param previous: the figure so far, or None.
+    :param observed: new observations (negative ones are ignored).
+    :param weight: each observation's weight.
+    """
+    value = previous
+    for sample in observed:
+        if sample < 0:
+            continue
+        value = sample if value is None else (1 - weight) * value + weight * sample
+    return value
+
+
+def expected_end(submitted_at: float, render: float, now: float) -> float | None:
+    """
+    When a running job should end: its submit time plus the learned render time; None for a job later
+    than that by a quarter of a render (a slow or stuck job neither keeps the task awake nor wakes it:
+    the trigger wakes the task when it ends, as before anything was learned).
+
+    :param submitted_at: Unix time the job was submitted.
+    :param render: the learned seconds from submit to end.
+    :param now: the current Unix time.
+    """
+    end = submitted_at + render
+    slack = 0.25 * render
+    return None if now > end + slack else end
+
+
+def next_end(submitted: Sequence[float], render: float | None, now: float) -> float | None:
+    """
+    The soonest expected end of the running jobs on time; None when none is, or no render time is known.
+
+    :param submitted: the running jobs' submit times.
+    :param render: the learned render time, or None.
+    :param now: the current Unix time.
+    """
+    if render is None:
+        return None
+    ends = [end for at in submitted if (end := expected_end(at, render, now)) is not None]
+    return min(ends) if ends else None
+
+
+def wake_at(soonest: float | None, latency: float, now: float, policy: PacingPolicy) -> float | None:
+    """
+    When the trigger wakes the task: ``latency`` before the soonest expected end (so the task is up as
+    it comes), never sooner than ``min_defer`` from now; None when no end is expected.
+
+    :param soonest: the soonest expected end (:func:`next_end`).
+    :param latency: the learned resume latency.
+    :param now: the current Unix time (the deferral's).
+    :param policy: the bounds.
+    """
+    if soonest is None:
+        return None
+    return max(soonest - latency, now + policy.min_defer)
+
+
+def keep_working(
+    soonest: float | None, latency: float, now: float, window_end: float, policy: PacingPolicy
+) -> bool:
+    """
+    Whether the task stays in its window rather than defer: an end is expected before a deferral could
+    wake it ahead of that end (its ``min_defer`` plus the resume's latency), and the window has time left.
+
+    :param soonest: the soonest expected end (:func:`next_end`).
+    :param latency: the learned resume latency.
+    :param now: the current Unix time.
+    :param window_end: when this resume's window closes.
+    :param policy: the bounds.
+    """
+    if soonest is None or now >= window_end:
+        return False
+    return soonest - latency < now + policy.min_defer
+
+
+def due(submitted: dict[str, float], render: float | None, now: float) -> list[str]:
+    """
+    The running jobs worth reading now: those whose submit time plus the render time has come (all,
+    when no render time is known).
+
+    :param submitted: each running job's key and submit time.
+    :param render: the learned render time, or None.
+    :param now: the current Unix time.
+    """
+    if render is None:
+        return list(submitted)
+    return [key for key, at in submitted.items() if at + render <= now]

@@ -1,0 +1,96 @@
+"""The campaign's wake-ahead timing, as pure functions of learned figures and submit times (no clocks)."""
+
+from __future__ import annotations
+
+from airflow_heygen.campaigns.pacing import (
+    PacingPolicy,
+    due,
+    expected_end,
+    keep_working,
+    learned,
+    next_end,
+    wake_at,
+)
+
+POLICY = PacingPolicy(window=30.0, min_defer=5.0, poll=1.0, weight=0.5)
+
+
+def test_learned_figures_average_new_observations_and_ignore_negative_ones() -> None:
+    assert learned(None, [], 0.5) is None
+    assert learned(None, [10.0], 0.5) == 10.0
+    assert learned(10.0, [12.0, -3.0], 0.5) == 11.0
+    assert learned(4.0, [], 0.5) == 4.0
+
+
+def test_a_job_is_expected_at_submit_plus_render_and_a_late_one_no_longer() -> None:
+    assert expected_end(100.0, 10.0, now=105.0) == 110.0
+    assert expected_end(100.0, 10.0, now=112.0) == 110.0, "late within a quarter render: still due"
+    assert expected_end(100.0, 10.0, now=113.0) is None, "later: slow or stuck, woken by its end"
+    assert next_end([100.0, 103.0], 10.0, now=105.0) == 110.0
+    assert next_end([90.0, 103.0], 10.0, now=105.0) == 113.0, "the stuck one does not count"
+    assert next_end([80.0, 90.0], 10.0, now=105.0) is None, "all held: no wake ahead, no window"
+    assert next_end([], 10.0, now=105.0) is None and next_end([100.0], None, now=105.0) is None
+
+
+def test_the_trigger_wakes_the_task_its_latency_ahead_of_the_next_end_never_within_min_defer() -> None:
+    # Ten jobs submitted together at 100 s rendering 10 s, resumes taking 4 s: wake at 106 for 110.
+    assert wake_at(110.0, latency=4.0, now=100.5, policy=POLICY) == 106.0
+    # An end expected sooner than a deferral allows: the trigger still waits min_defer.
+    assert wake_at(103.0, latency=4.0, now=100.0, policy=POLICY) == 105.0
+    assert wake_at(None, latency=4.0, now=100.0, policy=POLICY) is None
+
+
+def test_the_task_stays_while_an_end_comes_before_a_deferral_could_return_it_ahead() -> None:
+    window_end = 130.0
+    # The next end 8 s away, latency 4: deferring would wake it at 104 < now + min_defer: stay.
+    assert keep_working(108.0, 4.0, now=100.0, window_end=window_end, policy=POLICY)
+    # The next end 10 s away: a deferral can wake it 4 s ahead, after at least 5 s: defer.
+    assert not keep_working(110.0, 4.0, now=100.0, window_end=window_end, policy=POLICY)
+    # The window is closed: defer whatever is expected.
+    assert not keep_working(130.5, 4.0, now=130.0, window_end=window_end, policy=POLICY)
+    assert not keep_working(None, 4.0, now=100.0, window_end=window_end, policy=POLICY)
+
+
+def test_only_jobs_whose_render_time_passed_are_read_unless_none_is_known() -> None:
+    since = {"a": 100.0, "b": 104.0, "c": 90.0}
+    assert due(since, 10.0, now=110.0) == ["a", "c"]
+    assert due(since, None, now=110.0) == ["a", "b", "c"]
+
+
+def test_resumes_are_bounded_by_the_campaign_s_length_not_its_items() -> None:
+    """
+    Simulate a campaign of staggered 10 s renders (one end a second, ten slots) with the policy: each
+    resume works until no end is near or the window closes, then defers until its wake. Resumes per
+    second stay under 1 / min(window, min_defer) however many items there are.
+    """
+    render, latency, slots = 10.0, 4.0, 10
+    for items in (100, 1_000):
+        now, submitted, started, resumes = 0.0, [], 0, 0
+        while started < slots:  # staggered: one a second
+            submitted.append(float(started))
+            started += 1
+        now = 0.0
+        ended = 0
+        while ended < items:
+            resumes += 1
+            window_end = now + POLICY.window
+            while True:
+                # Ends seen each poll; each ended slot refilled at once.
+                for index, at in enumerate(submitted):
+                    if at + render <= now:
+                        ended += 1
+                        submitted[index] = now if started < items else float("inf")
+                        started += 1 if started < items else 0
+                submitted = [at for at in submitted if at != float("inf")]
+                soonest = next_end(submitted, render, now)
+                if ended >= items or not keep_working(soonest, latency, now, window_end, POLICY):
+                    break
+                now += POLICY.poll
+            if ended >= items:
+                break
+            wake = wake_at(next_end(submitted, render, now), latency, now, POLICY)
+            assert (wake is not None and wake - now >= POLICY.min_defer) or now >= window_end
+            now = max(wake or now, now) + latency
+        floor = items * render / slots
+        assert resumes <= 1 + now / min(POLICY.window, POLICY.min_defer)
+        assert now <= 1.2 * floor + POLICY.window, (items, now, floor)
