@@ -531,6 +531,22 @@ class AirflowServices:
         )
         return any(_aware(beat) >= started for (beat,) in rows if beat is not None)
 
+    def silent_for(self, name: str) -> float:
+        """
+        Seconds since the latest heartbeat of an instance's job (by its hostname), e.g. right after a kill:
+        how long it has already looked dead to the others' health checks.
+
+        :param name: a scheduler, DAG processor or triggerer instance.
+        """
+        rows = self.query(
+            "SELECT latest_heartbeat FROM job WHERE job_type = ? AND hostname = ?",
+            (_JOB_TYPES[self.kind(name)], self.hostname(name)),
+        )
+        beats = [_aware(beat) for (beat,) in rows if beat is not None]
+        if not beats:
+            return 0.0
+        return max(0.0, (dt.datetime.now(dt.UTC) - max(beats)).total_seconds())
+
     def job_ids(self, name: str) -> set[int]:
         """
         The ids of every job row an instance (by its hostname) ever had, e.g. a triggerer's ``triggerer_id``.
