@@ -10,11 +10,14 @@ the concurrency floor for ``k = 5, L = 5, c = 10, T = 10``. The campaign therefo
 its process (reading the jobs due to end every ``poll`` seconds, refilling freed slots, publishing)
 while an end is expected before a deferral could bring it back, then defers again.
 
-Bounds (see :class:`PacingPolicy`): a window lasts at most ``window`` seconds; a deferral lasts at least
-``min_defer`` seconds; so a campaign has at most one resume per ``min(window, min_defer)`` seconds of its
-length, whatever its number of items. A window holds a worker slot, which is cheap next to a resume (a
-task start costs a process, a scheduler round trip and a second or more of CPU; a waiting window costs
-a status read per due job per poll).
+Bounds (see :class:`PacingPolicy`): a window lasts at most ``window`` seconds; a deferral that ends a
+window before it closed lasts at least ``min_defer`` seconds (the task stays while an end is expected
+sooner); so a campaign has at most one resume per ``min(window, min_defer)`` seconds of its length,
+whatever its number of items. ``min_defer`` is the break-even of a resume (a process start, a scheduler
+round trip, about a second of Airflow CPU and the latency ``L``) against holding the worker slot: the task
+defers whenever no job is expected to end within ``min_defer + L``, and stays, working, while ends come
+closer together than that (a short render, or many jobs in flight). A window's second costs a status
+read per due job; a closed window's deferral wakes the task ahead of the next end, however near.
 """
 
 from __future__ import annotations
@@ -32,13 +35,14 @@ class PacingPolicy:
     How the task paces itself.
 
     :param window: seconds a resume may work in its process, at most.
-    :param min_defer: seconds a deferral lasts, at least (the trigger never wakes the task sooner).
+    :param min_defer: the task defers only when no job is expected to end within this many seconds plus
+        its resume latency; so a deferral before the window closes lasts at least this long.
     :param poll: seconds between two status reads inside a window.
     :param weight: how much a new observation moves a learned figure (exponential average).
     """
 
-    window: float = 30.0
-    min_defer: float = 5.0
+    window: float = 60.0
+    min_defer: float = 15.0
     poll: float = 1.0
     weight: float = 0.3
 
@@ -88,19 +92,20 @@ def next_end(submitted: Sequence[float], render: float | None, now: float) -> fl
     return min(ends) if ends else None
 
 
-def wake_at(soonest: float | None, latency: float, now: float, policy: PacingPolicy) -> float | None:
+def wake_at(soonest: float | None, latency: float, now: float) -> float | None:
     """
-    When the trigger wakes the task: ``latency`` before the soonest expected end (so the task is up as
-    it comes), never sooner than ``min_defer`` from now; None when no end is expected.
+    When the trigger wakes the task: ``latency`` before the soonest expected end, so the task is up as it
+    comes (at once, when that is already past); None when no end is expected. A deferral the window's
+    rule chose (:func:`keep_working`) is therefore at least ``min_defer`` long; one after a closed window
+    may be shorter.
 
     :param soonest: the soonest expected end (:func:`next_end`).
     :param latency: the learned resume latency.
     :param now: the current Unix time (the deferral's).
-    :param policy: the bounds.
     """
     if soonest is None:
         return None
-    return max(soonest - latency, now + policy.min_defer)
+    return max(soonest - latency, now)
 
 
 def keep_working(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
     from airflow_heygen.hooks.heygen import HeyGenHook
+    from airflow_heygen.publishing import DownloadSettings
 
 LOST_REPLY = "its create got no answer: HeyGen may have made (and charged) the job; not resubmitted"
 STALE_KEY = "its batch create got no answer over 23 hours ago; its Idempotency-Key no longer replays"
@@ -97,6 +98,7 @@ class CampaignRunner:
         self.render_seen: list[float] = []
         self.settings = settings
         self.log = log
+        self._download_settings: DownloadSettings | None = None
 
     # -- a new try -------------------------------------------------------------------------------
 
@@ -221,8 +223,13 @@ class CampaignRunner:
 
     # -- publishing ------------------------------------------------------------------------------
 
-    def publish_completed(self) -> list[dict[str, Any]]:
-        """Publish every completed video not yet published; returns the published results."""
+    def publish_completed(self, *, note: bool = True) -> list[dict[str, Any]]:
+        """
+        Publish every completed video not yet published; returns the published results.
+
+        :param note: write the ledger's head after publishing; False leaves the publications to the
+            ledger's next write (a create's marker, the step's end), for a caller that knows one comes.
+        """
         completed = self.ledger.with_status(ItemStatus.COMPLETED)
         if not completed:
             return []
@@ -232,7 +239,8 @@ class CampaignRunner:
                 record = self.ledger.get(item_id)
                 assert record is not None
                 self.ledger.set(item_id, record.ended_as(ItemStatus.DONE))
-            self.ledger.flush(head_only=True)
+            if note:
+                self.ledger.flush(head_only=True)
             return published
         from airflow_heygen.publishing import (
             DownloadSettings,
@@ -241,11 +249,15 @@ class CampaignRunner:
             VideoPublisher,
         )
 
-        # The step's publications are noted in one write at the end (also when one fails): a try dying
-        # before it publishes those videos again over their own landings, which costs a copy, not a
-        # payment, while a write per video would rewrite the item's chunk (up to 500 records) each time.
+        # The pass's publications are noted in one write of the head at its end (also when one fails), or
+        # in the ledger's next write: the head names ended items until the step's end writes their chunk.
+        # A try dying before that write publishes those videos again over their own landings, which costs
+        # a copy, not a payment, while writing the chunk at every pass would rewrite up to 60,000 bytes
+        # for each video or two.
+        if self._download_settings is None:  # one read of the connection per process, not per pass
+            self._download_settings = DownloadSettings.for_connection(self.hook.heygen_conn_id)
         try:
-            with VideoDownloader(DownloadSettings.for_connection(self.hook.heygen_conn_id)) as downloader:
+            with VideoDownloader(self._download_settings) as downloader:
                 publisher = VideoPublisher(downloader)
                 for item_id in completed:
                     record = self.ledger.get(item_id)
@@ -262,7 +274,8 @@ class CampaignRunner:
                     self.ledger.set(item_id, record.ended_as(ItemStatus.DONE, published_to=result["uri"]))
                     published.append({**result, "item_id": item_id})
         finally:
-            self.ledger.flush()
+            if note:
+                self.ledger.flush(head_only=True)
         return published
 
     # -- submitting ------------------------------------------------------------------------------
@@ -276,6 +289,10 @@ class CampaignRunner:
     def over_budget(self) -> bool:
         """Whether more items failed than the campaign tolerates."""
         return self.failed_count > self.settings.max_failed
+
+    def creates_to_come(self) -> bool:
+        """Whether more items will be submitted (each create's marker then writes the ledger's head)."""
+        return not self.over_budget and self.stopped is None and bool(self.pending(1))
 
     def in_flight(self) -> int:
         """Items submitted and not ended."""

@@ -72,9 +72,7 @@ class Pace:
     def wake_at(self, runner: CampaignRunner) -> float | None:
         """When the trigger should wake the task (None: only when jobs ended)."""
         now = time.time()
-        return wake_at(
-            next_end(list(runner.running_since().values()), self.render, now), self.latency, now, self.policy
-        )
+        return wake_at(next_end(list(runner.running_since().values()), self.render, now), self.latency, now)
 
 
 def work_window(
@@ -123,7 +121,11 @@ def work_window(
         if ended:
             runner.take_ended(ended, flush=False)  # written by the refill's first marker, or below
             published += publish()
-            runner.ledger.flush(head_only=True)  # the step writes the chunks at its end
+            if not runner.creates_to_come():
+                # No create's marker will write the head soon: note the publications now (the step
+                # writes the chunks at its end). While creates come, the next one's marker notes them:
+                # a write fewer per video, and a try dying before it copies those videos again.
+                runner.ledger.flush(head_only=True)
     if reads:
         log.info("Campaign window: %d status reads, %d videos published", reads, len(published))
     return published

@@ -323,9 +323,10 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
 
         def refill_and_publish() -> list[dict[str, Any]]:
             # Refill the slots first: the finished videos are copied while the new jobs render, rather
-            # than holding the plan's freed slots idle for the copies.
+            # than holding the plan's freed slots idle for the copies. The publications ride on the
+            # ledger's next write (the window's, the next create's marker, the step's end).
             runner.submit()
-            done = runner.publish_completed()
+            done = runner.publish_completed(note=False)
             self._write_manifest(runner, final=False)
             return done
 

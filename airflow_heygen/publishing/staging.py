@@ -37,6 +37,8 @@ class StagedFile:
         self.fs = final.fs
         self.temp_path = f"{final.parent.path.rstrip('/')}/.{final.name}.{uuid.uuid4().hex[:12]}.part"
         self.landed = False
+        # The temporary is known to be gone (it became ``final``): nothing to ask the store at the end.
+        self.temp_removed = False
 
     @property
     def is_local(self) -> bool:
@@ -86,11 +88,29 @@ class StagedFile:
                     os.rename(self.temp_path, final_path)
                 else:
                     os.unlink(self.temp_path)
+            self.temp_removed = True
         else:
             if not overwrite and self.fs.exists(final_path):
                 raise already_exists(self.final)
-            self.fs.mv(self.temp_path, final_path)
+            self._move_object(final_path)
         self.landed = True
+
+    def _move_object(self, final_path: str) -> None:
+        # The store's own copy of the one object, then a delete of the temporary: fsspec's ``mv`` first
+        # lists both names (is either a folder?), and the store would then be asked again whether the
+        # temporary is gone: twice the requests for the same effect.
+        try:
+            self.fs.cp_file(self.temp_path, final_path)
+        except NotImplementedError:
+            self.fs.mv(self.temp_path, final_path)
+            self.temp_removed = True
+            return
+        try:
+            self.fs.rm_file(self.temp_path)
+        except OSError as err:  # the video landed; :meth:`discard` tries once more
+            log.warning("Could not remove the temporary %s: %s", self.temp_path, err)
+        else:
+            self.temp_removed = True
 
     def retract(self) -> None:
         """Remove ``final`` again if this object put it there, undoing a landing whose partner failed."""
@@ -100,6 +120,8 @@ class StagedFile:
 
     def discard(self) -> None:
         """Remove the temporary object if it is still there; safe to call at any time."""
+        if self.temp_removed:
+            return
         try:
             if self.fs.exists(self.temp_path):
                 self.fs.rm(self.temp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from airflow_heygen.campaigns.pacing import (
     PacingPolicy,
     due,
@@ -32,12 +34,22 @@ def test_a_job_is_expected_at_submit_plus_render_and_a_late_one_no_longer() -> N
     assert next_end([], 10.0, now=105.0) is None and next_end([100.0], None, now=105.0) is None
 
 
-def test_the_trigger_wakes_the_task_its_latency_ahead_of_the_next_end_never_within_min_defer() -> None:
+def test_the_trigger_wakes_the_task_its_latency_ahead_of_the_next_end() -> None:
     # Ten jobs submitted together at 100 s rendering 10 s, resumes taking 4 s: wake at 106 for 110.
-    assert wake_at(110.0, latency=4.0, now=100.5, policy=POLICY) == 106.0
-    # An end expected sooner than a deferral allows: the trigger still waits min_defer.
-    assert wake_at(103.0, latency=4.0, now=100.0, policy=POLICY) == 105.0
-    assert wake_at(None, latency=4.0, now=100.0, policy=POLICY) is None
+    assert wake_at(110.0, latency=4.0, now=100.5) == 106.0
+    # After a closed window, an end nearer than the latency: wake at once (never in the past).
+    assert wake_at(103.0, latency=4.0, now=100.0) == 100.0
+    assert wake_at(None, latency=4.0, now=100.0) is None
+
+
+def test_the_default_policy_defers_only_when_no_end_is_near_enough_to_be_worth_staying_for() -> None:
+    policy = PacingPolicy()
+    # Ends 10 s apart (short renders): staying costs a sleep, a resume a process; stay.
+    assert keep_working(110.0, 4.0, now=100.0, window_end=160.0, policy=policy)
+    # The next end a minute away (HeyGen's real renders, few in flight): defer, the slot is freed.
+    assert not keep_working(160.0, 4.0, now=100.0, window_end=160.0, policy=policy)
+    # However near the ends, a window closes: the task defers and is woken ahead of the next end.
+    assert not keep_working(101.0, 4.0, now=160.0, window_end=160.0, policy=policy)
 
 
 def test_the_task_stays_while_an_end_comes_before_a_deferral_could_return_it_ahead() -> None:
@@ -57,7 +69,8 @@ def test_only_jobs_whose_render_time_passed_are_read_unless_none_is_known() -> N
     assert due(since, None, now=110.0) == ["a", "b", "c"]
 
 
-def test_resumes_are_bounded_by_the_campaign_s_length_not_its_items() -> None:
+@pytest.mark.parametrize("policy", [POLICY, PacingPolicy()], ids=["short-window", "default"])
+def test_resumes_are_bounded_by_the_campaign_s_length_not_its_items(policy: PacingPolicy) -> None:
     """
     Simulate a campaign of staggered 10 s renders (one end a second, ten slots) with the policy: each
     resume works until no end is near or the window closes, then defers until its wake. Resumes per
@@ -73,7 +86,7 @@ def test_resumes_are_bounded_by_the_campaign_s_length_not_its_items() -> None:
         ended = 0
         while ended < items:
             resumes += 1
-            window_end = now + POLICY.window
+            window_end = now + policy.window
             while True:
                 # Ends seen each poll; each ended slot refilled at once.
                 for index, at in enumerate(submitted):
@@ -83,14 +96,14 @@ def test_resumes_are_bounded_by_the_campaign_s_length_not_its_items() -> None:
                         started += 1 if started < items else 0
                 submitted = [at for at in submitted if at != float("inf")]
                 soonest = next_end(submitted, render, now)
-                if ended >= items or not keep_working(soonest, latency, now, window_end, POLICY):
+                if ended >= items or not keep_working(soonest, latency, now, window_end, policy):
                     break
-                now += POLICY.poll
+                now += policy.poll
             if ended >= items:
                 break
-            wake = wake_at(next_end(submitted, render, now), latency, now, POLICY)
-            assert (wake is not None and wake - now >= POLICY.min_defer) or now >= window_end
+            wake = wake_at(next_end(submitted, render, now), latency, now)
+            assert (wake is not None and wake - now >= policy.min_defer) or now >= window_end
             now = max(wake or now, now) + latency
         floor = items * render / slots
-        assert resumes <= 1 + now / min(POLICY.window, POLICY.min_defer)
-        assert now <= 1.2 * floor + POLICY.window, (items, now, floor)
+        assert resumes <= 1 + now / min(policy.window, policy.min_defer)
+        assert now <= 1.2 * floor + policy.window, (items, now, floor)
