@@ -126,15 +126,22 @@ def keep_working(
     return soonest - latency < now + policy.min_defer
 
 
-def due(submitted: dict[str, float], render: float | None, now: float) -> list[str]:
+def due(submitted: dict[str, float], render: float | None, now: float, lead: float = 0.0) -> list[str]:
     """
-    The running jobs worth reading now: those whose submit time plus the render time has come (all,
-    when no render time is known).
+    The running jobs worth reading now: those whose submit time plus the render time, less ``lead``,
+    has come (all, when no render time is known).
+
+    The render time is learned from ends *as seen*, which come after the true ends by up to a read's
+    interval and a pass's work. Reading a job only from its learned end on would see it later still, and
+    feed that back: the learned time would creep up wave after wave (measured on the topology: 10-s
+    renders read every 12, then 15 s), holding the plan's slots idle. Reading from a poll ahead keeps
+    the learned time within a poll of the truth.
 
     :param submitted: each running job's key and submit time.
     :param render: the learned render time, or None.
     :param now: the current Unix time.
+    :param lead: seconds ahead of the expected end to start reading (the window's poll).
     """
     if render is None:
         return list(submitted)
-    return [key for key, at in submitted.items() if at + render <= now]
+    return [key for key, at in submitted.items() if at + render - lead <= now]

@@ -105,12 +105,12 @@ def work_window(
             next_end(list(since.values()), pace.render, now), pace.latency, now, window_end, pace.policy
         ):
             break
-        # Until the soonest job is due (its render time passed), a poll at most.
-        soonest_due = min(since.values()) + pace.render if pace.render is not None else now + poll
+        # Until the soonest job is due (a poll before its expected end), a poll at most.
+        soonest_due = min(since.values()) + pace.render - poll if pace.render is not None else now + poll
         time.sleep(max(0.0, min(poll, soonest_due - now, window_end - now)))
         ended: list[Mapping[str, Any]] = []
         try:
-            for key in due(since, pace.render, time.time()):
+            for key in due(since, pace.render, time.time(), lead=poll):
                 job = runner.hook.get_job(row, key)
                 reads += 1
                 if job.status.is_terminal:

@@ -67,6 +67,29 @@ def test_only_jobs_whose_render_time_passed_are_read_unless_none_is_known() -> N
     since = {"a": 100.0, "b": 104.0, "c": 90.0}
     assert due(since, 10.0, now=110.0) == ["a", "c"]
     assert due(since, None, now=110.0) == ["a", "b", "c"]
+    assert due(since, 10.0, now=110.0, lead=1.0) == ["a", "c"]
+    assert due(since, 10.0, now=113.0, lead=1.0) == ["a", "b", "c"], "b is read from a poll before 114"
+
+
+@pytest.mark.parametrize(("lead", "creeps"), [(0.0, True), (1.0, False)])
+def test_reading_from_a_poll_ahead_keeps_the_learned_render_time_from_creeping_up(
+    lead: float, creeps: bool
+) -> None:
+    """
+    Waves of jobs that truly render 10 s, read every second from their due time; each end is seen a
+    tenth of a second after the read that finds it (the pass's own work). Learned from ends as seen, a
+    render time read only from its learned end grows by that tenth every wave; read from a poll ahead,
+    it stays within a poll of the truth.
+    """
+    true_render, poll, overhead, weight = 10.0, 1.0, 0.1, 0.3
+    render: float | None = true_render + 0.5
+    for _wave in range(100):
+        read_at = 0.0 + render - lead  # a wave submitted at 0
+        while not due({"job": 0.0}, render, read_at, lead) or read_at < true_render:
+            read_at += poll
+        render = learned(render, [read_at + overhead], weight)
+    assert render is not None
+    assert (render > true_render + 1.5 * poll) is creeps, render
 
 
 @pytest.mark.parametrize("policy", [POLICY, PacingPolicy()], ids=["short-window", "default"])
