@@ -145,3 +145,20 @@ def due(submitted: dict[str, float], render: float | None, now: float, lead: flo
     if render is None:
         return list(submitted)
     return [key for key, at in submitted.items() if at + render - lead <= now]
+
+
+def next_read(submitted: dict[str, float], render: float | None, now: float, poll: float) -> float:
+    """
+    Seconds until the window's next status reads: a poll, or less when a job becomes due (:func:`due`,
+    a poll ahead of its end) sooner. Jobs already due and not ended are read again a poll later, never
+    at once: a job read a poll early is, by design, often still running.
+
+    :param submitted: each running job's key and submit time.
+    :param render: the learned render time, or None (then a poll).
+    :param now: the current Unix time.
+    :param poll: seconds between two reads of a job.
+    """
+    if render is None:
+        return poll
+    upcoming = [at + render - poll - now for at in submitted.values() if at + render - poll > now]
+    return min([poll, *upcoming])

@@ -19,6 +19,7 @@ from airflow_heygen.campaigns.pacing import (
     keep_working,
     learned,
     next_end,
+    next_read,
     wake_at,
 )
 from airflow_heygen.exceptions import HeyGenError
@@ -105,9 +106,7 @@ def work_window(
             next_end(list(since.values()), pace.render, now), pace.latency, now, window_end, pace.policy
         ):
             break
-        # Until the soonest job is due (a poll before its expected end), a poll at most.
-        soonest_due = min(since.values()) + pace.render - poll if pace.render is not None else now + poll
-        time.sleep(max(0.0, min(poll, soonest_due - now, window_end - now)))
+        time.sleep(max(0.0, min(next_read(since, pace.render, now, poll), window_end - now)))
         ended: list[Mapping[str, Any]] = []
         try:
             for key in due(since, pace.render, time.time(), lead=poll):

@@ -45,6 +45,12 @@ def conf(tmp_path: Path, items: Path, **more: Any) -> dict[str, Any]:
     }
 
 
+def status_reads(emulator: EmulatorHandle) -> int:
+    """Status reads of workflow executions the emulator answered so far, by its own count."""
+    codes = emulator.stats()["requests"].get("GET /v1/workflows/executions/{execution_id}", {})
+    return sum(codes.values())
+
+
 def manifest(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
 
@@ -83,6 +89,27 @@ def test_a_face_swap_campaign_pays_each_item_once_and_publishes_all(
     published = sorted(p.name for p in (tmp_path / "videos").iterdir())
     assert published == [f"c{n:05d}.mp4" for n in range(30)], "every video published, no temporary left"
     assert all(row["published_to"] == f"file://{tmp_path}/videos/{row['item_id']}.mp4" for row in rows)
+
+
+def test_working_windows_read_a_rendering_job_once_a_poll_not_in_a_loop(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    # Renders of a second, ten at a time, read every 0.2 s (the DAG's poll_interval): the task learns the
+    # render time and works windows, reading each job from a poll before its expected end.
+    items = write_items(tmp_path / "faces.csv", emulator, 40)
+    before = status_reads(emulator)
+    latency = emulator.faults()["latency"]
+    emulator.set_faults(latency=1.0)
+    try:
+        run = run_test_dag("heygen_campaign_faceswap", conf(tmp_path, items))
+    finally:
+        emulator.set_faults(latency=latency)
+
+    assert run.state == "success"
+    reads = status_reads(emulator) - before
+    # About one read a poll from a poll before each end: a few per job; a window re-reading a job still
+    # rendering without sleeping made hundreds.
+    assert reads <= 40 * 4, f"{reads} status reads for 40 one-second jobs"
 
 
 def test_a_v3_campaign_of_250_videos_is_three_batch_creates(emulator: EmulatorHandle, tmp_path: Path) -> None:

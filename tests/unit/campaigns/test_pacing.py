@@ -11,6 +11,7 @@ from airflow_heygen.campaigns.pacing import (
     keep_working,
     learned,
     next_end,
+    next_read,
     wake_at,
 )
 
@@ -69,6 +70,14 @@ def test_only_jobs_whose_render_time_passed_are_read_unless_none_is_known() -> N
     assert due(since, None, now=110.0) == ["a", "b", "c"]
     assert due(since, 10.0, now=110.0, lead=1.0) == ["a", "c"]
     assert due(since, 10.0, now=113.0, lead=1.0) == ["a", "b", "c"], "b is read from a poll before 114"
+
+
+def test_the_window_reads_again_a_poll_later_or_sooner_when_a_job_becomes_due() -> None:
+    # "a" is due (read a poll before 110) and still running: read again in a poll, not at once.
+    assert next_read({"a": 100.0}, 10.0, now=109.5, poll=1.0) == 1.0
+    # "b" becomes due at 113.0, 0.3 s from now: read then.
+    assert next_read({"a": 100.0, "b": 104.0}, 10.0, now=112.7, poll=1.0) == pytest.approx(0.3)
+    assert next_read({"a": 100.0}, None, now=109.5, poll=1.0) == 1.0
 
 
 @pytest.mark.parametrize(("lead", "creeps"), [(0.0, True), (1.0, False)])
