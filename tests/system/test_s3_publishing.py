@@ -35,9 +35,14 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
 @pytest.fixture
 def media(monkeypatch: pytest.MonkeyPatch, s3: MotoS3) -> Iterator[MediaServer]:
     """The HeyGen connection's host serving the videos, and ``aws_default`` pointing at moto."""
+    from airflow.sdk.io import store
+
     server = MediaServer()
     monkeypatch.setenv("AIRFLOW_CONN_HEYGEN_DEFAULT", heygen_connection_uri(server.url("")))
     monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", json.dumps(s3.connection()))
+    # Airflow keeps one store per scheme and connection for the process: one an earlier test of this
+    # process attached for ``aws_default`` (without moto's endpoint) would send these requests to AWS.
+    monkeypatch.delitem(store._STORE_CACHE, "s3-aws_default", raising=False)
     yield server
     server.stop()
 
