@@ -111,15 +111,17 @@ def quiet_wait(topo: Any, dag_id: str, run_id: str, timeout: float, interval: fl
     API server (as the topology tests' ``wait`` does, every second, task instances and all) adds its own
     API server CPU to the workload's (measured: about a third of a 100-item campaign's). Returns the state.
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    from tests.reliability.support import wait_until
+
+    def ended_state() -> str | None:
         sql = "SELECT state FROM dag_run WHERE dag_id = ? AND run_id = ?"
         rows = topo.services.query(sql, (dag_id, run_id))
-        if rows and rows[0][0] in ("success", "failed"):
-            return str(rows[0][0])
-        time.sleep(interval)
-    tails = topo.services.log_tails(25)
-    raise AssertionError(f"run {run_id} of {dag_id} did not end in {timeout:.0f} s{tails}")
+        return str(rows[0][0]) if rows and rows[0][0] in ("success", "failed") else None
+
+    try:
+        return str(wait_until(f"run {run_id} of {dag_id} to end", ended_state, timeout, interval))
+    except TimeoutError as err:
+        raise AssertionError(f"{err}{topo.services.log_tails(25)}") from err
 
 
 def resumes(topo: Any, dag_id: str, run_id: str) -> int:

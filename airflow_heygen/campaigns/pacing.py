@@ -144,7 +144,18 @@ def due(submitted: dict[str, float], render: float | None, now: float, lead: flo
     """
     if render is None:
         return list(submitted)
-    return [key for key, at in submitted.items() if at + render - lead <= now]
+    return [key for key, at in submitted.items() if first_read(at, render, lead) <= now]
+
+
+def first_read(submitted_at: float, render: float, lead: float) -> float:
+    """
+    When a job is first worth reading: ``lead`` before its expected end (see :func:`due`).
+
+    :param submitted_at: Unix time the job was submitted.
+    :param render: the learned render time.
+    :param lead: seconds ahead of the expected end.
+    """
+    return submitted_at + render - lead
 
 
 def next_read(submitted: dict[str, float], render: float | None, now: float, poll: float) -> float:
@@ -160,5 +171,5 @@ def next_read(submitted: dict[str, float], render: float | None, now: float, pol
     """
     if render is None:
         return poll
-    upcoming = [at + render - poll - now for at in submitted.values() if at + render - poll > now]
+    upcoming = [read - now for at in submitted.values() if (read := first_read(at, render, poll)) > now]
     return min([poll, *upcoming])

@@ -223,12 +223,11 @@ class CampaignRunner:
 
     # -- publishing ------------------------------------------------------------------------------
 
-    def publish_completed(self, *, note: bool = True) -> list[dict[str, Any]]:
+    def publish_completed(self) -> list[dict[str, Any]]:
         """
-        Publish every completed video not yet published; returns the published results.
-
-        :param note: write the ledger's head after publishing; False leaves the publications to the
-            ledger's next write (a create's marker, the step's end), for a caller that knows one comes.
+        Publish every completed video not yet published; returns the published results. The ledger is
+        not written here: the publications ride on its next write (a create's marker, the window's, the
+        step's end), which the caller makes.
         """
         completed = self.ledger.with_status(ItemStatus.COMPLETED)
         if not completed:
@@ -239,8 +238,6 @@ class CampaignRunner:
                 record = self.ledger.get(item_id)
                 assert record is not None
                 self.ledger.set(item_id, record.ended_as(ItemStatus.DONE))
-            if note:
-                self.ledger.flush(head_only=True)
             return published
         from airflow_heygen.publishing import (
             DownloadSettings,
@@ -249,33 +246,28 @@ class CampaignRunner:
             VideoPublisher,
         )
 
-        # The pass's publications are noted in one write of the head at its end (also when one fails), or
-        # in the ledger's next write: the head names ended items until the step's end writes their chunk.
-        # A try dying before that write publishes those videos again over their own landings, which costs
-        # a copy, not a payment, while writing the chunk at every pass would rewrite up to 60,000 bytes
-        # for each video or two.
+        # The publications are noted by the ledger's next write, of the head, which names ended items until
+        # the step's end writes their chunk. A try dying before that write publishes those videos again
+        # over their own landings, which costs a copy, not a payment, while writing the chunk at every pass
+        # would rewrite up to 60,000 bytes for each video or two.
         if self._download_settings is None:  # one read of the connection per process, not per pass
             self._download_settings = DownloadSettings.for_connection(self.hook.heygen_conn_id)
-        try:
-            with VideoDownloader(self._download_settings) as downloader:
-                publisher = VideoPublisher(downloader)
-                for item_id in completed:
-                    record = self.ledger.get(item_id)
-                    assert record is not None
-                    request = PublishRequest.checked(
-                        video_url=record.video_url,
-                        destination=self.settings.publish_to / f"{item_id}.mp4",
-                        destination_conn_id=self.settings.destination_conn_id,
-                        # Nothing stood there when the campaign began (checked): anything there now is
-                        # this item's own earlier landing, from a try that died before noting it.
-                        overwrite=True,
-                    )
-                    result = publisher.publish(request).to_dict()
-                    self.ledger.set(item_id, record.ended_as(ItemStatus.DONE, published_to=result["uri"]))
-                    published.append({**result, "item_id": item_id})
-        finally:
-            if note:
-                self.ledger.flush(head_only=True)
+        with VideoDownloader(self._download_settings) as downloader:
+            publisher = VideoPublisher(downloader)
+            for item_id in completed:
+                record = self.ledger.get(item_id)
+                assert record is not None
+                request = PublishRequest.checked(
+                    video_url=record.video_url,
+                    destination=self.settings.publish_to / f"{item_id}.mp4",
+                    destination_conn_id=self.settings.destination_conn_id,
+                    # Nothing stood there when the campaign began (checked): anything there now is
+                    # this item's own earlier landing, from a try that died before noting it.
+                    overwrite=True,
+                )
+                result = publisher.publish(request).to_dict()
+                self.ledger.set(item_id, record.ended_as(ItemStatus.DONE, published_to=result["uri"]))
+                published.append({**result, "item_id": item_id})
         return published
 
     # -- submitting ------------------------------------------------------------------------------

@@ -326,7 +326,7 @@ class HeyGenCampaignOperator(LineageMixin, HeyGenTaskMixin, HeyGenOperator):
             # than holding the plan's freed slots idle for the copies. The publications ride on the
             # ledger's next write (the window's, the next create's marker, the step's end).
             runner.submit()
-            done = runner.publish_completed(note=False)
+            done = runner.publish_completed()
             self._write_manifest(runner, final=False)
             return done
 
