@@ -22,7 +22,7 @@ read per due job; a closed window's deferral wakes the task ahead of the next en
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 # Before a campaign measured its resumes: about what the production topology takes.
@@ -126,10 +126,16 @@ def keep_working(
     return soonest - latency < now + policy.min_defer
 
 
-def due(submitted: dict[str, float], render: float | None, now: float, lead: float = 0.0) -> list[str]:
+def due(
+    submitted: dict[str, float],
+    render: float | None,
+    now: float,
+    lead: float = 0.0,
+    read_at: Mapping[str, float] | None = None,
+) -> list[str]:
     """
     The running jobs worth reading now: those whose submit time plus the render time, less ``lead``,
-    has come (all, when no render time is known).
+    has come (all, when no render time is known), and that were not read in the last ``lead`` seconds.
 
     The render time is learned from ends *as seen*, which come after the true ends by up to a read's
     interval and a pass's work. Reading a job only from its learned end on would see it later still, and
@@ -141,10 +147,28 @@ def due(submitted: dict[str, float], render: float | None, now: float, lead: flo
     :param render: the learned render time, or None.
     :param now: the current Unix time.
     :param lead: seconds ahead of the expected end to start reading (the window's poll).
+    :param read_at: when each job was last read in this window: a job is read again a ``lead`` later,
+        not each time another job becomes due (jobs submitted a few ms apart were read once per job).
     """
-    if render is None:
-        return list(submitted)
-    return [key for key, at in submitted.items() if first_read(at, render, lead) <= now]
+    return [key for key, at in submitted.items() if read_time(key, at, render, lead, read_at) <= now]
+
+
+def read_time(
+    key: str, submitted_at: float, render: float | None, poll: float, read_at: Mapping[str, float] | None
+) -> float:
+    """
+    When a job is next worth reading: from a poll before its expected end (:func:`first_read`; at once
+    when no render time is known), and a poll after its last read.
+
+    :param key: the job's key.
+    :param submitted_at: Unix time the job was submitted.
+    :param render: the learned render time, or None.
+    :param poll: seconds between two reads of a job (and the lead before its expected end).
+    :param read_at: when each job was last read, if known.
+    """
+    first = first_read(submitted_at, render, poll) if render is not None else float("-inf")
+    last = (read_at or {}).get(key)
+    return first if last is None else max(first, last + poll)
 
 
 def first_read(submitted_at: float, render: float, lead: float) -> float:
@@ -158,18 +182,27 @@ def first_read(submitted_at: float, render: float, lead: float) -> float:
     return submitted_at + render - lead
 
 
-def next_read(submitted: dict[str, float], render: float | None, now: float, poll: float) -> float:
+def next_read(
+    submitted: dict[str, float],
+    render: float | None,
+    now: float,
+    poll: float,
+    read_at: Mapping[str, float] | None = None,
+) -> float:
     """
     Seconds until the window's next status reads: a poll, or less when a job becomes due (:func:`due`,
-    a poll ahead of its end) sooner. Jobs already due and not ended are read again a poll later, never
-    at once: a job read a poll early is, by design, often still running.
+    a poll ahead of its end, a poll after its last read) sooner. Jobs already due and not ended are read
+    again a poll later, never at once: a job read a poll early is, by design, often still running.
 
     :param submitted: each running job's key and submit time.
     :param render: the learned render time, or None (then a poll).
     :param now: the current Unix time.
     :param poll: seconds between two reads of a job.
+    :param read_at: when each job was last read in this window.
     """
     if render is None:
         return poll
-    upcoming = [read - now for at in submitted.values() if (read := first_read(at, render, poll)) > now]
-    return min([poll, *upcoming])
+    times = [read_time(key, at, render, poll, read_at) for key, at in submitted.items()]
+    if read_at is None:
+        times = [t for t in times if t > now]  # without the reads' times: due jobs wait a poll
+    return max(0.0, min([poll, *(t - now for t in times)]))

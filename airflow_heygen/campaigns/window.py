@@ -98,6 +98,7 @@ def work_window(
     published: list[dict[str, Any]] = []
     row = runner.settings.kind.row
     reads = 0
+    read_at: dict[str, float] = {}  # when each job was last read: once a poll, whatever else becomes due
     while True:
         pace.learn(runner)
         since = runner.running_since()
@@ -106,11 +107,12 @@ def work_window(
             next_end(list(since.values()), pace.render, now), pace.latency, now, window_end, pace.policy
         ):
             break
-        time.sleep(max(0.0, min(next_read(since, pace.render, now, poll), window_end - now)))
+        time.sleep(max(0.0, min(next_read(since, pace.render, now, poll, read_at), window_end - now)))
         ended: list[Mapping[str, Any]] = []
         try:
-            for key in due(since, pace.render, time.time(), lead=poll):
+            for key in due(since, pace.render, time.time(), lead=poll, read_at=read_at):
                 job = runner.hook.get_job(row, key)
+                read_at[key] = time.time()
                 reads += 1
                 if job.status.is_terminal:
                     ended.append(ended_entry(key, job))

@@ -80,6 +80,19 @@ def test_the_window_reads_again_a_poll_later_or_sooner_when_a_job_becomes_due() 
     assert next_read({"a": 100.0}, None, now=109.5, poll=1.0) == 1.0
 
 
+def test_a_job_read_in_the_window_is_read_again_a_poll_later_whatever_else_becomes_due() -> None:
+    # Ten jobs submitted 6 ms apart become due 6 ms apart: each is read once, not once per job due.
+    since = {f"j{n}": 100.0 + n * 0.006 for n in range(10)}
+    read_at = {"j0": 109.0}
+    assert due(since, 10.0, now=109.007, lead=1.0, read_at=read_at) == ["j1"]
+    assert next_read(since, 10.0, now=109.007, poll=1.0, read_at=read_at) == 0.0, "j1 is due, unread"
+    read_at.update({f"j{n}": 109.06 for n in range(1, 10)})
+    assert due(since, 10.0, now=109.5, lead=1.0, read_at=read_at) == []
+    assert next_read(since, 10.0, now=109.5, poll=1.0, read_at=read_at) == pytest.approx(0.5), "j0 at 110"
+    # Without a render time: every job, once a poll.
+    assert due(since, None, now=109.5, lead=1.0, read_at={"j0": 109.0}) == [f"j{n}" for n in range(1, 10)]
+
+
 @pytest.mark.parametrize(("lead", "creeps"), [(0.0, True), (1.0, False)])
 def test_reading_from_a_poll_ahead_keeps_the_learned_render_time_from_creeping_up(
     lead: float, creeps: bool
