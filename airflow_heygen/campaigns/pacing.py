@@ -187,7 +187,7 @@ def next_read(
     render: float | None,
     now: float,
     poll: float,
-    read_at: Mapping[str, float] | None = None,
+    read_at: Mapping[str, float],
 ) -> float:
     """
     Seconds until the window's next status reads: a poll, or less when a job becomes due (:func:`due`,
@@ -198,11 +198,9 @@ def next_read(
     :param render: the learned render time, or None (then a poll).
     :param now: the current Unix time.
     :param poll: seconds between two reads of a job.
-    :param read_at: when each job was last read in this window.
+    :param read_at: when each job was last read in this window (a job due and never read: at once).
     """
     if render is None:
         return poll
-    times = [read_time(key, at, render, poll, read_at) for key, at in submitted.items()]
-    if read_at is None:
-        times = [t for t in times if t > now]  # without the reads' times: due jobs wait a poll
+    times = (read_time(key, at, render, poll, read_at) for key, at in submitted.items())
     return max(0.0, min([poll, *(t - now for t in times)]))

@@ -74,10 +74,12 @@ def test_only_jobs_whose_render_time_passed_are_read_unless_none_is_known() -> N
 
 def test_the_window_reads_again_a_poll_later_or_sooner_when_a_job_becomes_due() -> None:
     # "a" is due (read a poll before 110) and still running: read again in a poll, not at once.
-    assert next_read({"a": 100.0}, 10.0, now=109.5, poll=1.0) == 1.0
+    assert next_read({"a": 100.0}, 10.0, now=109.5, poll=1.0, read_at={"a": 109.5}) == 1.0
     # "b" becomes due at 113.0, 0.3 s from now: read then.
-    assert next_read({"a": 100.0, "b": 104.0}, 10.0, now=112.7, poll=1.0) == pytest.approx(0.3)
-    assert next_read({"a": 100.0}, None, now=109.5, poll=1.0) == 1.0
+    assert next_read(
+        {"a": 100.0, "b": 104.0}, 10.0, now=112.7, poll=1.0, read_at={"a": 112.7}
+    ) == pytest.approx(0.3)
+    assert next_read({"a": 100.0}, None, now=109.5, poll=1.0, read_at={}) == 1.0
 
 
 def test_a_job_read_in_the_window_is_read_again_a_poll_later_whatever_else_becomes_due() -> None:
