@@ -68,9 +68,6 @@ class HashingSink:
             target=self._hash_blocks, args=(pending,), name="publish-sha256", daemon=True
         )
         hasher.start()
-        # Object stores' writers may keep what they are given until they upload a part; a buffer is
-        # reused once hashed, so they get a copy. Local files are written before write() returns.
-        copy = not self.staged.is_local
         try:
             while True:
                 buffer = self._free_buffer()
@@ -79,7 +76,8 @@ class HashingSink:
                     self._buffers.put(buffer)
                     return
                 block = buffer[:count]
-                self._stream.write(bytes(block) if copy else block)
+                # A file has written the block before write() returns: the buffer may then be reused.
+                self._stream.write(block)
                 self.size += count
                 pending.put((buffer, count))
         finally:

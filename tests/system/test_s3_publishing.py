@@ -64,7 +64,7 @@ def publish(video_url: str, destination: str, overwrite: bool = False) -> dict[s
     return operator.execute({"outlet_events": OutletEventAccessors()})  # type: ignore[arg-type]
 
 
-def test_a_video_lands_whole_with_one_upload_one_copy_and_one_delete(s3: MotoS3, media: MediaServer) -> None:
+def test_a_video_of_up_to_one_part_lands_whole_with_one_request(s3: MotoS3, media: MediaServer) -> None:
     media.routes["/v.mp4"] = Video(b"v" * 200_000)
     before = len(s3.requests())
 
@@ -73,10 +73,31 @@ def test_a_video_lands_whole_with_one_upload_one_copy_and_one_delete(s3: MotoS3,
 
     assert result["bytes"] == 200_000
     assert s3.objects("videos/") == {"videos/v.mp4": 200_000}, "the video alone, no temporary left"
-    # Upload the temporary, read its size for the copy, copy it to its name, delete it: nothing listed,
-    # nothing asked twice (fsspec's mv took eight requests for the same).
+    # Staged and verified on the worker's disk, then one PUT of the whole object: no temporary object
+    # to upload, copy and delete (four requests before), nothing listed (fsspec's mv took eight).
     about_video = requests_about(s3, before, "v.mp4")
-    assert about_video == ["PUT", "HEAD", "PUT", "DELETE"], about_video
+    assert about_video == ["PUT"], about_video
+
+
+def test_a_larger_video_goes_up_in_parts_to_a_temporary_then_takes_its_name(
+    s3: MotoS3, media: MediaServer
+) -> None:
+    from airflow_heygen.publishing.staging import UPLOAD_PART_BYTES
+
+    content = bytes(range(256)) * (UPLOAD_PART_BYTES // 256 * 2 + 1)  # two parts and a bit
+    media.routes["/big.mp4"] = Video(content)
+    before = len(s3.requests())
+
+    result = publish(media.url("/big.mp4"), f"s3://aws_default@{BUCKET}/large/big.mp4", overwrite=True)
+
+    assert result["bytes"] == len(content)
+    assert s3.objects("large/") == {"large/big.mp4": len(content)}, "no temporary left"
+    body = s3.client().get_object(Bucket=BUCKET, Key="large/big.mp4")["Body"].read()
+    assert body == content
+    # A multipart upload, completed only once whole, to the hidden temporary; never to the final key,
+    # where an upload failing part-way could otherwise leave a partial object.
+    uploads = [line for line in s3.requests()[before:] if "partNumber=" in line]
+    assert len(uploads) == 3 and all("/large/.big.mp4." in line for line in uploads), uploads
 
 
 def test_an_existing_video_is_kept_unless_overwrite_and_replaced_with_it(

@@ -401,10 +401,15 @@ def test_an_existing_preview_is_kept_unless_overwrite(
     assert leftovers(tmp_path) == ["v.png"]
 
 
-def test_object_stores_without_rename_get_a_whole_object_or_nothing(foreign: MediaServer) -> None:
+def test_object_stores_without_rename_get_a_whole_object_or_nothing(
+    foreign: MediaServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
     from airflow.sdk.io import attach
     from fsspec.implementations.memory import MemoryFileSystem
 
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the videos are staged
     store = MemoryFileSystem()
     attach(protocol="memory", fs=store)
     foreign.routes["/v.mp4"] = Video(b"video in a bucket")
@@ -419,6 +424,7 @@ def test_object_stores_without_rename_get_a_whole_object_or_nothing(foreign: Med
     assert result["uri"] == "memory://bucket/videos/v.mp4"
     assert store.cat_file("/bucket/videos/v.mp4") == b"video in a bucket"
     assert store.ls("/bucket/videos", detail=False) == ["/bucket/videos/v.mp4"]
+    assert list(tmp_path.iterdir()) == [], "no staged file stays on the worker's disk"
 
 
 def test_the_asset_is_emitted_through_aliases_with_the_result(foreign: MediaServer, tmp_path: Path) -> None:

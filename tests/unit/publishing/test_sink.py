@@ -22,14 +22,10 @@ FAST = settings(max_examples=50, deadline=None, database=None)
 
 
 class KeepingStream(io.RawIOBase):
-    """
-    A writer: a local file's copies what it is given before ``write`` returns; an object store's may
-    keep the very object it was given until it uploads a part, so this one keeps it.
-    """
+    """A file being written: like a real one, it has copied what it is given before ``write`` returns."""
 
-    def __init__(self, copies: bool, fail_after: int | None = None) -> None:
-        self.parts: list[Any] = []
-        self.copies = copies
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.parts: list[bytes] = []
         self.fail_after = fail_after
 
     def writable(self) -> bool:
@@ -41,23 +37,22 @@ class KeepingStream(io.RawIOBase):
             and sum(len(part) for part in self.parts) + len(data) > self.fail_after
         ):
             raise OSError(28, "No space left on device")
-        self.parts.append(bytes(data) if self.copies else data)
+        self.parts.append(bytes(data))
         return len(data)
 
     def content(self) -> bytes:
-        return b"".join(bytes(part) for part in self.parts)
+        return b"".join(self.parts)
 
 
 class Staged:
-    """What HashingSink uses of a StagedFile: ``open()`` and ``is_local``."""
+    """What HashingSink uses of a StagedFile: ``open()``, each time a new file from its start."""
 
-    def __init__(self, is_local: bool, fail_after: int | None = None) -> None:
-        self.is_local = is_local
+    def __init__(self, fail_after: int | None = None) -> None:
         self.fail_after = fail_after
         self.streams: list[KeepingStream] = []
 
     def open(self) -> KeepingStream:
-        self.streams.append(KeepingStream(copies=self.is_local, fail_after=self.fail_after))
+        self.streams.append(KeepingStream(fail_after=self.fail_after))
         return self.streams[-1]
 
 
@@ -81,12 +76,12 @@ def reader(data: bytes, step: int, fail_at: int | None = None) -> Callable[[memo
 @FAST
 @given(data=st.binary(max_size=3000), chunk=st.integers(1, 64), step=st.integers(1, 100))
 def test_what_is_filled_is_written_and_hashed_whole_and_in_order(data: bytes, chunk: int, step: int) -> None:
-    staged = Staged(is_local=False)
+    staged = Staged()
     sink = HashingSink(staged, chunk_size=chunk)  # type: ignore[arg-type]
 
     sink.fill(reader(data, step))
 
-    assert staged.streams[0].content() == data, "buffers are reused: an object store must get copies"
+    assert staged.streams[0].content() == data
     assert (sink.size, sink.sha256) == (len(data), hashlib.sha256(data).hexdigest())
 
 
@@ -94,7 +89,7 @@ def test_what_is_filled_is_written_and_hashed_whole_and_in_order(data: bytes, ch
 @given(data=st.binary(min_size=1, max_size=3000), chunk=st.integers(1, 64), cut=st.floats(0, 1))
 def test_a_fill_that_breaks_off_describes_exactly_what_it_wrote(data: bytes, chunk: int, cut: float) -> None:
     fail_at = int(len(data) * cut)
-    staged = Staged(is_local=True)
+    staged = Staged()
     sink = HashingSink(staged, chunk_size=chunk)  # type: ignore[arg-type]
 
     with pytest.raises(IncompleteDownload):
@@ -110,7 +105,7 @@ def test_a_fill_that_breaks_off_describes_exactly_what_it_wrote(data: bytes, chu
 
 def test_an_error_writing_is_not_retried_and_stops_the_hashing_thread() -> None:
     before = threading.active_count()
-    sink = HashingSink(Staged(is_local=True, fail_after=100), chunk_size=32)  # type: ignore[arg-type]
+    sink = HashingSink(Staged(fail_after=100), chunk_size=32)  # type: ignore[arg-type]
 
     with pytest.raises(OSError, match="No space left"):
         sink.fill(reader(b"x" * 1000, 32))
@@ -119,7 +114,7 @@ def test_an_error_writing_is_not_retried_and_stops_the_hashing_thread() -> None:
 
 
 def test_a_restart_forgets_what_was_written() -> None:
-    staged = Staged(is_local=True)
+    staged = Staged()
     sink = HashingSink(staged, chunk_size=8)  # type: ignore[arg-type]
     sink.fill(reader(b"stale bytes", 4))
 
