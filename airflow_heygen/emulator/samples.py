@@ -131,15 +131,26 @@ class SampleLibrary:
             out.mux(stream.encode(None))
 
     def _make_target(self, path: Path) -> None:
-        portrait = read_image(self.path(Sample.FACE2), "face2.jpg")
-        base = portrait_frame(portrait)
-        frames = int(_CLIP_SECONDS * _FPS)
-        writer = Mp4Writer(path, base.shape[1], base.shape[0], fps=Fraction(_FPS))
-        writer.add_audio_track(_AUDIO_RATE)
-        for index in range(frames):
-            writer.write_frame(camera_motion(base, index / (frames - 1)))
-        writer.write_samples(speech_like(_CLIP_SECONDS, _AUDIO_RATE, seed=5), _AUDIO_RATE)
-        writer.close()
+        write_target(path, self.path(Sample.FACE2))
+
+
+def write_target(path: Path, portrait_path: Path, seconds: float = _CLIP_SECONDS) -> None:
+    """
+    Write a target video like ``target.mp4``: a portrait under a slow hand-held camera, with speech.
+
+    :param path: the file to write.
+    :param portrait_path: the portrait's image (``face2.jpg``).
+    :param seconds: its length; a longer one takes proportionally longer to render.
+    """
+    portrait = read_image(portrait_path, portrait_path.name)
+    base = portrait_frame(portrait)
+    frames = int(seconds * _FPS)
+    writer = Mp4Writer(path, base.shape[1], base.shape[0], fps=Fraction(_FPS))
+    writer.add_audio_track(_AUDIO_RATE)
+    for index in range(frames):
+        writer.write_frame(camera_motion(base, index / (frames - 1)))
+    writer.write_samples(speech_like(seconds, _AUDIO_RATE, seed=5), _AUDIO_RATE)
+    writer.close()
 
 
 def sample_names() -> list[str]:
