@@ -232,12 +232,31 @@ def kinds(by_name: dict[str, float]) -> dict[str, float]:
     return summed
 
 
+def unsteady_idle(first: dict[str, float], last: dict[str, float]) -> list[tuple[str, float, float]]:
+    """
+    The processes whose two idle readings disagree: by more than 3x and 0.005 CPU s per s.
+
+    :param first: each process's idle burn read before the runs, CPU s per s.
+    :param last: the same read after them.
+    """
+    unsteady = []
+    for name, before in first.items():
+        after = last.get(name, before)
+        low, high = sorted((before, after))
+        if high - low > 0.005 and high > 3 * low:
+            unsteady.append((name, before, after))
+    return unsteady
+
+
 def report(figures: dict[str, Any]) -> None:
     """Print the figures as Markdown tables."""
     idle = figures["idle_per_s"]
     runs = [figures["mapped"], *figures["campaigns"]]
     per_video = {r["label"]: sum(net_cpu(r, idle).values()) / r["videos"] for r in runs}
     print(f"\nidle topology: {sum(idle.values()):.3f} CPU s per s (Airflow processes, mean of two readings)")
+    for name, first, last in unsteady_idle(figures["idle_first_per_s"], figures.get("idle_last_per_s", {})):
+        print(f"  the idle readings of {name} disagree ({first:.4f} and {last:.4f} CPU s per s): one caught")
+        print("  more than idling, and every net figure below is off by the difference times the wall time")
     rows = []
     for r in runs:
         net = sum(net_cpu(r, idle).values())
@@ -326,12 +345,14 @@ def report(figures: dict[str, Any]) -> None:
         f"{mapped['creates'] / 100:.2f} creates per item, "
         f"{mapped['resumes']} deferrals"
     )
+    steady = not unsteady_idle(figures["idle_first_per_s"], figures.get("idle_last_per_s", {}))
     for r in figures["campaigns"]:
         target = 1 / 20 if r["videos"] >= 1000 else 1 / 5
         ratio = per_video[r["label"]] / per_video["mapped 100"]
+        verdict = ("met" if ratio <= target else "not met") if steady else "no verdict: unsteady idle"
         print(
             f"{r['label']}: CPU per video {ratio:.3f}x the mapped batch's (target <= {target:.2f}x: "
-            f"{'met' if ratio <= target else 'not met'}); wall {r['wall_s'] / r['floor_s']:.2f}x the floor "
+            f"{verdict}); wall {r['wall_s'] / r['floor_s']:.2f}x the floor "
             f"(target <= 1.2x: {'met' if r['wall_s'] / r['floor_s'] <= 1.2 else 'not met'})"
         )
 
