@@ -110,7 +110,7 @@ def work_window(
         time.sleep(max(0.0, min(next_read(since, pace.render, now, poll, read_at), window_end - now)))
         ended: list[Mapping[str, Any]] = []
         try:
-            for key in due(since, pace.render, time.time(), lead=poll, read_at=read_at):
+            for key in due(since, pace.render, time.time(), lead=poll, read_at=read_at, gather=poll):
                 job = runner.hook.get_job(row, key)
                 read_at[key] = time.time()
                 reads += 1

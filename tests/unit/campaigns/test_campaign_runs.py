@@ -226,3 +226,33 @@ def test_a_batch_create_cut_off_by_a_worker_death_is_replayed_by_its_key(
     assert counts.delta("jobs_created", "video") == 250, "no video paid twice"
     assert counts.delta("batches_created", "video") == 3
     assert counts.delta("idempotent_replays", "video_batch") == 1, "the retry resent the batch with its key"
+
+
+def test_ends_of_a_refill_are_seen_and_refilled_together_one_state_write_per_item(
+    emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Creates of 20 ms (about as on the production topology, where each create's marker is a write through the
+    # API server): a refill's jobs become due 20 ms apart. Read one by one, each end was refilled alone,
+    # with a write of its marker and one of its id (about 2 writes per item); read together, a refill of
+    # k ends writes k + 1. Counted where the task writes, wrapped, not replaced.
+    from airflow.sdk.execution_time.context import TaskStateStoreAccessor
+
+    writes: list[str] = []
+    original = TaskStateStoreAccessor.set
+
+    def counted(self: TaskStateStoreAccessor, key: str, value: Any, **kwargs: Any) -> None:
+        writes.append(key)
+        original(self, key, value, **kwargs)
+
+    monkeypatch.setattr(TaskStateStoreAccessor, "set", counted)
+    items = write_items(tmp_path / "faces.csv", emulator, 60)
+    faults = emulator.faults()
+    emulator.set_faults(latency=1.0, create_delay=0.02)
+    try:
+        run = run_test_dag("heygen_campaign_faceswap", conf(tmp_path, items))
+    finally:
+        emulator.set_faults(latency=faults["latency"], create_delay=faults["create_delay"])
+
+    assert run.state == "success"
+    head_writes = writes.count("heygen_campaign")
+    assert head_writes <= 1.5 * 60, f"{head_writes} writes of the campaign's head for 60 items"

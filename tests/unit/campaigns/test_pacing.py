@@ -95,6 +95,19 @@ def test_a_job_read_in_the_window_is_read_again_a_poll_later_whatever_else_becom
     assert due(since, None, now=109.5, lead=1.0, read_at={"j0": 109.0}) == [f"j{n}" for n in range(1, 10)]
 
 
+def test_jobs_of_one_refill_are_read_together_and_stay_together() -> None:
+    # A refill's ten jobs were submitted a create (12 ms) apart: read one by one, each end would be seen,
+    # and refilled, alone. Gathering a poll's worth reads them in one pass.
+    since = {f"j{n}": 100.0 + n * 0.012 for n in range(10)}
+    assert due(since, 10.0, now=109.0, lead=1.0, read_at={}) == ["j0"]
+    assert due(since, 10.0, now=109.0, lead=1.0, read_at={}, gather=1.0) == list(since)
+    # Read together, they are due together again a poll later.
+    read_at = dict.fromkeys(since, 109.0)
+    assert due(since, 10.0, now=109.5, lead=1.0, read_at=read_at, gather=1.0) == list(since)
+    assert due(since, 10.0, now=108.9, lead=1.0, read_at=read_at, gather=0.0) == []
+    assert next_read(since, 10.0, now=109.0, poll=1.0, read_at=read_at) == 1.0
+
+
 @pytest.mark.parametrize(("lead", "creeps"), [(0.0, True), (1.0, False)])
 def test_reading_from_a_poll_ahead_keeps_the_learned_render_time_from_creeping_up(
     lead: float, creeps: bool
