@@ -254,7 +254,8 @@ def report(figures: dict[str, Any]) -> None:
     runs = [figures["mapped"], *figures["campaigns"]]
     per_video = {r["label"]: sum(net_cpu(r, idle).values()) / r["videos"] for r in runs}
     print(f"\nidle topology: {sum(idle.values()):.3f} CPU s per s (Airflow processes, mean of two readings)")
-    for name, first, last in unsteady_idle(figures["idle_first_per_s"], figures.get("idle_last_per_s", {})):
+    unsteady = unsteady_idle(figures["idle_first_per_s"], figures.get("idle_last_per_s", {}))
+    for name, first, last in unsteady:
         print(f"  the idle readings of {name} disagree ({first:.4f} and {last:.4f} CPU s per s): one caught")
         print("  more than idling, and every net figure below is off by the difference times the wall time")
     rows = []
@@ -345,11 +346,10 @@ def report(figures: dict[str, Any]) -> None:
         f"{mapped['creates'] / 100:.2f} creates per item, "
         f"{mapped['resumes']} deferrals"
     )
-    steady = not unsteady_idle(figures["idle_first_per_s"], figures.get("idle_last_per_s", {}))
     for r in figures["campaigns"]:
         target = 1 / 20 if r["videos"] >= 1000 else 1 / 5
         ratio = per_video[r["label"]] / per_video["mapped 100"]
-        verdict = ("met" if ratio <= target else "not met") if steady else "no verdict: unsteady idle"
+        verdict = ("met" if ratio <= target else "not met") if not unsteady else "no verdict: unsteady idle"
         print(
             f"{r['label']}: CPU per video {ratio:.3f}x the mapped batch's (target <= {target:.2f}x: "
             f"{verdict}); wall {r['wall_s'] / r['floor_s']:.2f}x the floor "
